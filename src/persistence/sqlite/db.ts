@@ -1,0 +1,122 @@
+/**
+ * @module persistence/sqlite/db
+ * Opens the embedded database: WAL (several readers, one writer, several processes on one
+ * file), a busy timeout so a second process waits instead of failing, and the schema.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS actors (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  final INTEGER NOT NULL,
+  value TEXT,
+  tags TEXT NOT NULL,
+  machine_id TEXT NOT NULL,
+  machine_version INTEGER NOT NULL,
+  snapshot TEXT,
+  input TEXT,
+  contract_id TEXT,
+  output TEXT,
+  error TEXT,
+  timers TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  applied_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  owner_id TEXT,
+  lease_until INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actors_tenant ON actors (tenant_id, id);
+CREATE INDEX IF NOT EXISTS actors_claim ON actors (final, lease_until);
+CREATE INDEX IF NOT EXISTS actors_owner ON actors (owner_id, final);
+CREATE TABLE IF NOT EXISTS mailbox (
+  actor_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  tenant_id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  accepted_at TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  error TEXT,
+  PRIMARY KEY (actor_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idempotency (
+  tenant_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  result TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, scope, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
+CREATE TABLE IF NOT EXISTS artifacts (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  solution_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS artifacts_tenant ON artifacts (tenant_id, created_at, id);
+CREATE INDEX IF NOT EXISTS artifacts_actor ON artifacts (tenant_id, actor_id);
+CREATE TABLE IF NOT EXISTS record_chunks (
+  tenant_id TEXT NOT NULL,
+  dataset_id TEXT NOT NULL,
+  chunk_no INTEGER NOT NULL,
+  first_row INTEGER NOT NULL,
+  last_row INTEGER NOT NULL,
+  records TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, dataset_id, chunk_no)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  path TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contracts (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  issued_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contracts_tenant ON contracts (tenant_id);
+`;
+
+export interface OpenOptions {
+  /** `NORMAL` (default) is durable against process crashes under WAL; `FULL` also against power loss. */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a writer waits for another process's write lock, in milliseconds. @defaultValue 5000 */
+  busyTimeoutMs?: number;
+}
+
+export function openDb(file: string, options: OpenOptions = {}): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  db.exec(SCHEMA);
+  return db;
+}
+
+/** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before any read. */
+export function immediate<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
