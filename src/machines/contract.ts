@@ -78,6 +78,8 @@ export interface ContractRequest {
   intent: string;
   /** A specific contract the caller named; otherwise the newest covering one applies. */
   contractId: string | null;
+  /** The asking actor, so the runtime can keep the grant it mints for that actor's work. */
+  actorId?: string;
 }
 
 declare const grantBrand: unique symbol;
@@ -187,6 +189,7 @@ export const DATA_TAG = 'data';
 
 /** What every machine context carries for its contract. */
 export interface ContractSlot {
+  actorId: string;
   tenantId: string;
   realm: Realm;
   intent: string;
@@ -215,6 +218,7 @@ export function contractRequestOf(context: ContractSlot): ContractRequest {
     realm: context.realm,
     intent: context.intent,
     contractId: context.requestedContractId,
+    actorId: context.actorId,
   };
 }
 

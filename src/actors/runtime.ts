@@ -1,0 +1,683 @@
+/**
+ * @module actors/runtime
+ * The durable actor runtime: spawn / send / inspect / list / stop over the persistence ports.
+ *
+ * Guarantees:
+ * - An accepted event (and a spawn) is in the store before the call resolves.
+ * - The owner applies mailbox events in order; the new snapshot and the applied mark are
+ *   written together by one compare-and-set commit guarded by the lease epoch. A crash
+ *   between accept and apply loses nothing: the event is applied at recovery.
+ * - An event the current state does not take is refused (`event-not-accepted`) and the
+ *   refusal is recorded on the event; nothing is dropped silently.
+ * - At start (and whenever a lease expires) every non-final actor is claimed and restored;
+ *   invoked work in flight at the crash runs again (at-least-once, idempotent by actor id);
+ *   delayed transitions are re-armed for the time they had left.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createActor, type AnyActor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import { systemClock, type Clock } from '../clock.js';
+import { AppError, isAppError, problemOf, toError, type Problem } from '../errors.js';
+import { isTenantId, newId } from '../ids.js';
+import { createDefaultIntentRegistry, paramsInvalid, type IntentRegistry } from '../intents/index.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { ACTOR_KINDS, machineCatalog, type ActorKind, type GrantedContract, type MachineCatalog, type MachineDefinition } from '../machines/index.js';
+import { answerFromInventory } from '../realms/insights/inventory.js';
+import {
+  isFinalStatus,
+  type ActorListFilter,
+  type ActorRecord,
+  type ActorStatus,
+  type CommitPatch,
+  type IdempotencyClaim,
+  type MailboxEntry,
+  type Page,
+  type Stores,
+  type TimerRecord,
+} from '../persistence/ports.js';
+import { createContractService, type ContractService } from './contracts.js';
+import { createHub } from './hub.js';
+import { ID_PREFIX, machineInputOf, normalizeSpawn, storedSpawn } from './kinds.js';
+import { classify, migrateSnapshot, pendingTimers, rearmTimers } from './snapshot.js';
+import { publicView, stateOf, type ActorState, type ActorView } from './view.js';
+import { workActors, type AgentResponder } from './work.js';
+
+export type WaitCondition = 'applied' | 'done' | { tag: string };
+
+export interface RuntimeOptions {
+  stores: Stores;
+  /** @defaultValue the product's registered intents */
+  intents?: IntentRegistry;
+  /** @defaultValue every machine of the product */
+  catalog?: MachineCatalog;
+  clock?: Clock;
+  logger?: Logger;
+  /** This process's identity in leases. @defaultValue a random id */
+  ownerId?: string;
+  /** Lease length in milliseconds. @defaultValue 15000 */
+  leaseMs?: number;
+  /** Store polling interval (claims, other processes' events and commits), ms. @defaultValue 250 */
+  pollMs?: number;
+  /** How long idempotency keys are remembered, ms. @defaultValue 86400000 */
+  idempotencyTtlMs?: number;
+  /** Largest spawn input or event, as JSON bytes. @defaultValue 262144 */
+  maxEventBytes?: number;
+  /** Answers agent turns. @defaultValue the inventory reasoner */
+  respond?: AgentResponder;
+  /** Told of actors this process refuses to restore (e.g. `machine-version-unknown`). */
+  onRefused?: (actorId: string, problem: Problem) => void;
+}
+
+export interface SpawnOptions {
+  tenantId: string;
+  idempotencyKey?: string;
+}
+
+export interface SendOptions {
+  tenantId: string;
+  idempotencyKey?: string;
+  /** Without it the call resolves once the event is stored (accepted). */
+  waitFor?: WaitCondition;
+  /** @defaultValue 30000 */
+  timeoutMs?: number;
+}
+
+export interface SendResult {
+  /** The event's mailbox sequence number. */
+  seq: number;
+  /** The actor after the wait condition held (or as stored when accepted, without one). */
+  view: ActorView;
+}
+
+export interface Runtime {
+  readonly ownerId: string;
+  readonly contracts: ContractService;
+  readonly intents: IntentRegistry;
+  readonly catalog: MachineCatalog;
+  /** Claims and restores every non-final actor, then keeps polling and renewing leases. */
+  start(): Promise<void>;
+  /**
+   * Creates an actor of `kind`. The input is validated first (`kind-unknown`,
+   * `intent-unknown`, `params-invalid`, `payload-too-large`) and nothing is stored on refusal.
+   * A repeated `idempotencyKey` returns the first actor (`fresh: false`), or
+   * `idempotency-conflict` if the input differs.
+   */
+  spawn(kind: string, input: unknown, options: SpawnOptions): Promise<{ id: string; fresh: boolean }>;
+  /**
+   * Stores `event` in the actor's mailbox. `waitFor: 'applied'` also waits until the owner
+   * applied it (and throws its refusal, e.g. `event-not-accepted`); `'done'` waits for any
+   * final status; `{ tag }` for a state with that tag. `wait-timeout` when `timeoutMs` passes;
+   * retrying with the same idempotency key re-attaches to the same event.
+   */
+  send(id: string, event: unknown, options: SendOptions): Promise<SendResult>;
+  /** Waits for a condition on an actor without sending anything. */
+  waitFor(id: string, options: { tenantId: string; until: Exclude<WaitCondition, 'applied'>; timeoutMs?: number }): Promise<ActorView>;
+  inspect(id: string, options: { tenantId: string }): Promise<ActorView>;
+  list(filter: ActorListFilter): Promise<Page<ActorView>>;
+  /** One mailbox entry with its outcome (applied, refused with the reason, or pending). */
+  event(id: string, seq: number, options: { tenantId: string }): Promise<MailboxEntry>;
+  /** Sends `STOP`; every machine takes it in every non-final state. */
+  stop(id: string, options: SendOptions): Promise<SendResult>;
+  /** Stops polling, stops the local actors and releases their leases. */
+  close(): Promise<void>;
+}
+
+interface Live {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly kind: string;
+  readonly def: MachineDefinition;
+  readonly createdAt: string;
+  readonly epoch: number;
+  actor: AnyActor;
+  version: number;
+  appliedSeq: number;
+  outcomes: CommitPatch['outcomes'];
+  timers: Map<string, TimerRecord>;
+  dirty: boolean;
+  committing: Promise<void> | null;
+  draining: boolean;
+  drainAgain: boolean;
+  closed: boolean;
+  lastState: ActorState | null;
+}
+
+const DEFAULTS = {
+  leaseMs: 15_000,
+  pollMs: 250,
+  idempotencyTtlMs: 86_400_000,
+  maxEventBytes: 256 * 1024,
+  timeoutMs: 30_000,
+} as const;
+
+const CLAIM_BATCH = 100;
+const COMMIT_RETRY_MS = 100;
+
+function requestHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+/** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value).sort();
+    return `{${keys
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function byteLength(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null) ?? '', 'utf8');
+}
+
+function isActorKind(kind: string, catalog: MachineCatalog): kind is ActorKind {
+  return (ACTOR_KINDS as readonly string[]).includes(kind) && Object.hasOwn(catalog, kind);
+}
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const stores = options.stores;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger();
+  const intents = options.intents ?? createDefaultIntentRegistry();
+  const catalog = options.catalog ?? machineCatalog;
+  const ownerId = options.ownerId ?? `own_${randomBytes(8).toString('hex')}`;
+  const leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
+  const pollMs = options.pollMs ?? DEFAULTS.pollMs;
+  const idempotencyTtlMs = options.idempotencyTtlMs ?? DEFAULTS.idempotencyTtlMs;
+  const maxEventBytes = options.maxEventBytes ?? DEFAULTS.maxEventBytes;
+  const contracts = createContractService(stores.contracts, clock);
+  const hub = createHub(clock);
+  const grants = new Map<string, GrantedContract>();
+  const lives = new Map<string, Live>();
+  /** Actors this process claimed but refuses to run (unknown machine version): held, not run. */
+  const refused = new Map<string, { epoch: number; problem: Problem }>();
+  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants });
+  const machines = new Map<string, AnyStateMachine>();
+  for (const [kind, def] of Object.entries(catalog)) machines.set(kind, def.machine.provide({ actors: work }) as AnyStateMachine);
+
+  let started = false;
+  let closed = false;
+  let pollTimer: unknown = null;
+  let renewTimer: unknown = null;
+  let polling = false;
+  let lastPurge = 0;
+
+  function defOf(kind: string): MachineDefinition {
+    const def = catalog[kind];
+    if (!def) throw new AppError('kind-unknown', `Unknown actor kind ${JSON.stringify(kind)}; one of ${Object.keys(catalog).join(', ')}`);
+    return def;
+  }
+
+  function assertTenant(tenantId: string): void {
+    if (!isTenantId(tenantId)) throw new AppError('params-invalid', 'Invalid tenant id', { extras: { errors: [{ path: 'tenantId', message: 'invalid' }] } });
+  }
+
+  function claimOf(tenantId: string, key: string | undefined, body: unknown): IdempotencyClaim | undefined {
+    if (key === undefined) return undefined;
+    if (key.length === 0 || key.length > 200) {
+      throw new AppError('params-invalid', 'Idempotency key must be 1 to 200 characters', {
+        extras: { errors: [{ path: 'idempotencyKey', message: 'length 1..200' }] },
+      });
+    }
+    const now = clock.now();
+    return { key, requestHash: requestHash({ tenantId, body }), nowMs: now, expiresAt: now + idempotencyTtlMs };
+  }
+
+  // ----- the owner side -------------------------------------------------------------------
+
+  function stateFromLive(live: Live, patch: CommitPatch, version: number): ActorState {
+    const state: ActorState = {
+      id: live.id,
+      kind: live.kind,
+      tenantId: live.tenantId,
+      status: patch.status,
+      value: patch.value,
+      tags: patch.tags,
+      contractId: patch.contractId,
+      machineId: live.def.machine.id,
+      machineVersion: patch.machineVersion,
+      version,
+      createdAt: live.createdAt,
+      updatedAt: new Date(clock.now()).toISOString(),
+      appliedSeq: patch.appliedSeq,
+    };
+    if (patch.output !== null && patch.output !== undefined) state.output = patch.output;
+    if (patch.error) state.error = patch.error;
+    return state;
+  }
+
+  function patchOf(live: Live): CommitPatch {
+    const snap = live.actor.getSnapshot() as AnyMachineSnapshot;
+    const { status, error, output } = classify(snap);
+    const timers = isFinalStatus(status) ? [] : pendingTimers(live.actor, live.timers, clock.now());
+    live.timers = new Map(timers.map((t) => [t.id, t]));
+    const context = snap.context as { contractId?: unknown } | undefined;
+    return {
+      status,
+      value: snap.value,
+      tags: [...snap.tags].sort(),
+      snapshot: JSON.parse(JSON.stringify(live.actor.getPersistedSnapshot())) as Record<string, unknown>,
+      machineVersion: live.def.version,
+      contractId: typeof context?.contractId === 'string' ? context.contractId : null,
+      output: output ?? null,
+      error,
+      timers,
+      appliedSeq: live.appliedSeq,
+      outcomes: live.outcomes.splice(0),
+    };
+  }
+
+  /** Forgets a live actor without writing anything (final, lease lost, or closing). */
+  function drop(live: Live): void {
+    if (live.closed) return;
+    live.closed = true;
+    lives.delete(live.id);
+    grants.delete(live.id);
+    try {
+      live.actor.stop();
+    } catch (e) {
+      logger.warn({ actorId: live.id, err: toError(e).message }, 'stopping a dropped actor threw');
+    }
+  }
+
+  async function commitOnce(live: Live): Promise<void> {
+    const patch = patchOf(live);
+    try {
+      const version = await stores.actors.commit(live.id, { ownerId, epoch: live.epoch }, live.version, patch);
+      live.version = version;
+      const state = stateFromLive(live, patch, version);
+      live.lastState = state;
+      hub.publish(state);
+      if (isFinalStatus(patch.status)) drop(live);
+    } catch (e) {
+      if (isAppError(e, 'lease-lost', 'version-conflict', 'not-found')) {
+        logger.warn({ actorId: live.id, code: e.code }, 'actor handed over: dropping the local copy');
+        drop(live);
+        return;
+      }
+      // The store failed: keep the outcomes for the next try, which writes the latest state.
+      live.outcomes.unshift(...patch.outcomes);
+      live.dirty = true;
+      logger.error({ actorId: live.id, err: toError(e).message }, 'commit failed; retrying');
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, COMMIT_RETRY_MS));
+    }
+  }
+
+  /** Persists the live actor's latest state; concurrent requests coalesce into one write. */
+  function requestCommit(live: Live): Promise<void> {
+    live.dirty = true;
+    if (!live.committing) {
+      live.committing = (async () => {
+        // Let the current macrostep (and any events sent in the same tick) finish first.
+        await Promise.resolve();
+        try {
+          while (live.dirty && !live.closed) {
+            live.dirty = false;
+            await commitOnce(live);
+          }
+        } finally {
+          live.committing = null;
+        }
+      })();
+    }
+    return live.committing;
+  }
+
+  /** Applies the actor's pending mailbox events in order, then commits them with the state. */
+  async function drain(live: Live): Promise<void> {
+    if (live.draining) {
+      live.drainAgain = true;
+      return;
+    }
+    live.draining = true;
+    try {
+      do {
+        live.drainAgain = false;
+        const entries = await stores.actors.pending(live.tenantId, live.id, live.appliedSeq);
+        let any = false;
+        for (const entry of entries) {
+          if (live.closed) return;
+          if (entry.seq <= live.appliedSeq) continue;
+          any = true;
+          const snap = live.actor.getSnapshot() as AnyMachineSnapshot;
+          // The mark moves before `send`, so the commit that carries the event's effect
+          // carries its mark too.
+          live.appliedSeq = entry.seq;
+          if (snap.status !== 'active') {
+            live.outcomes.push({ seq: entry.seq, outcome: 'refused', error: new AppError('actor-final', `Actor ${live.id} is final`).toProblem() });
+          } else if (!snap.can(entry.event)) {
+            live.outcomes.push({
+              seq: entry.seq,
+              outcome: 'refused',
+              error: new AppError('event-not-accepted', `State ${JSON.stringify(snap.value)} does not take ${entry.event.type}`).toProblem(),
+            });
+          } else {
+            live.outcomes.push({ seq: entry.seq, outcome: 'applied', error: null });
+            live.actor.send(entry.event);
+          }
+        }
+        if (any) await requestCommit(live);
+      } while (live.drainAgain && !live.closed);
+    } catch (e) {
+      logger.error({ actorId: live.id, err: toError(e).message }, 'draining the mailbox failed; the poller retries');
+    } finally {
+      live.draining = false;
+    }
+  }
+
+  /**
+   * Starts (fresh) or restores (stored snapshot) an actor this process holds the lease of.
+   * Throws `machine-version-unknown` for a snapshot it cannot migrate.
+   */
+  function activate(record: ActorRecord): Live {
+    const def = defOf(record.kind);
+    const machine = machines.get(record.kind);
+    if (!machine) throw new AppError('kind-unknown', `Unknown actor kind ${record.kind}`);
+    const snapshot = record.snapshot ? migrateSnapshot(def, record.machineVersion, record.snapshot) : null;
+    const actor = snapshot
+      ? createActor(machine, { snapshot: snapshot as unknown as AnyMachineSnapshot, clock })
+      : createActor(machine, { input: machineInputOf(record.id, record.tenantId, storedSpawn(record.kind, record.input)), clock });
+    const live: Live = {
+      id: record.id,
+      tenantId: record.tenantId,
+      kind: record.kind,
+      def,
+      createdAt: record.createdAt,
+      epoch: record.epoch,
+      actor,
+      version: record.version,
+      appliedSeq: record.appliedSeq,
+      outcomes: [],
+      timers: new Map(record.timers.map((t) => [t.id, t])),
+      dirty: false,
+      committing: null,
+      draining: false,
+      drainAgain: false,
+      closed: false,
+      lastState: stateOf(record),
+    };
+    lives.set(record.id, live);
+    actor.subscribe({
+      next: () => void requestCommit(live),
+      error: (err: unknown) => {
+        // An action or guard threw: XState leaves `status: 'error'`, which commits as `failed`.
+        logger.error({ actorId: live.id, err: toError(err).message }, 'actor failed');
+        void requestCommit(live);
+      },
+      complete: () => void requestCommit(live),
+    });
+    actor.start();
+    if (snapshot) rearmTimers(actor, record.timers, clock.now());
+    void requestCommit(live);
+    if (record.lastSeq > record.appliedSeq) void drain(live);
+    return live;
+  }
+
+  function refuse(record: ActorRecord, e: unknown): void {
+    const problem = problemOf(e);
+    refused.set(record.id, { epoch: record.epoch, problem });
+    logger.error({ actorId: record.id, kind: record.kind, machineVersion: record.machineVersion, code: problem.code }, problem.detail);
+    options.onRefused?.(record.id, problem);
+  }
+
+  async function claimAll(): Promise<void> {
+    for (;;) {
+      const claimed = await stores.actors.claim(ownerId, clock.now(), leaseMs, CLAIM_BATCH);
+      for (const record of claimed) {
+        const prior = lives.get(record.id);
+        if (prior) drop(prior);
+        try {
+          activate(record);
+        } catch (e) {
+          refuse(record, e);
+        }
+      }
+      if (claimed.length < CLAIM_BATCH || closed) return;
+    }
+  }
+
+  async function poll(): Promise<void> {
+    if (polling || closed) return;
+    polling = true;
+    try {
+      await claimAll();
+      for (const { id } of await stores.actors.withPendingEvents(ownerId)) {
+        const live = lives.get(id);
+        if (live) void drain(live);
+      }
+      if (clock.now() - lastPurge > 60_000) {
+        lastPurge = clock.now();
+        await stores.actors.purgeExpired(lastPurge);
+      }
+    } catch (e) {
+      logger.error({ err: toError(e).message }, 'polling the store failed');
+    } finally {
+      polling = false;
+    }
+  }
+
+  async function renew(): Promise<void> {
+    const held = [...lives.values()].map((l) => ({ id: l.id, epoch: l.epoch }));
+    for (const [id, r] of refused) held.push({ id, epoch: r.epoch });
+    if (held.length === 0) return;
+    try {
+      const lost = await stores.actors.renew(ownerId, held, clock.now() + leaseMs);
+      for (const id of lost) {
+        refused.delete(id);
+        const live = lives.get(id);
+        if (live && !live.committing) drop(live);
+      }
+    } catch (e) {
+      logger.error({ err: toError(e).message }, 'renewing leases failed');
+    }
+  }
+
+  function schedulePoll(): void {
+    if (closed) return;
+    pollTimer = clock.setTimeout(() => {
+      void poll().finally(schedulePoll);
+    }, pollMs);
+  }
+
+  function scheduleRenew(): void {
+    if (closed) return;
+    renewTimer = clock.setTimeout(() => {
+      void renew().finally(scheduleRenew);
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+  }
+
+  // ----- the caller side ------------------------------------------------------------------
+
+  async function load(tenantId: string, id: string): Promise<ActorRecord> {
+    assertTenant(tenantId);
+    const record = await stores.actors.get(tenantId, id);
+    if (!record) throw new AppError('not-found', `No actor ${id}`);
+    return record;
+  }
+
+  function newest(a: ActorState | null, b: ActorState): ActorState {
+    return a && a.version > b.version ? a : b;
+  }
+
+  async function waitState(tenantId: string, id: string, until: (s: ActorState) => boolean, timeoutMs: number, what: string): Promise<ActorState> {
+    const record = await load(tenantId, id);
+    // No await between reading the current state and registering the waiter: a local commit
+    // cannot slip in between.
+    const current = newest(lives.get(id)?.lastState ?? null, stateOf(record));
+    return hub.waitFor(id, until, {
+      current,
+      timeoutMs,
+      pollMs,
+      refresh: async () => {
+        const r = await stores.actors.get(tenantId, id);
+        return r ? stateOf(r) : null;
+      },
+      onTimeout: () => new AppError('wait-timeout', `Actor ${id} did not reach ${what} within ${timeoutMs} ms`, { extras: { actorId: id } }),
+    });
+  }
+
+  function predicateOf(until: Exclude<WaitCondition, 'applied'>): [(s: ActorState) => boolean, string] {
+    if (until === 'done') return [(s) => isFinalStatus(s.status), 'a final status'];
+    const tag = until.tag;
+    return [(s) => s.tags.includes(tag) || isFinalStatus(s.status), `tag ${tag}`];
+  }
+
+  function validateEvent(def: MachineDefinition, event: unknown): MailboxEntry['event'] {
+    if (byteLength(event) > maxEventBytes) throw new AppError('payload-too-large', `Event is larger than ${maxEventBytes} bytes`);
+    if (typeof event !== 'object' || event === null || typeof (event as { type?: unknown }).type !== 'string') {
+      throw new AppError('params-invalid', 'An event is an object with a string `type`', { extras: { errors: [{ path: 'type', message: 'required string' }] } });
+    }
+    const type = (event as { type: string }).type;
+    if (type.startsWith('xstate.')) {
+      throw new AppError('params-invalid', 'Events of type xstate.* are internal', { extras: { errors: [{ path: 'type', message: 'internal event type' }] } });
+    }
+    const parsed = def.events.safeParse(event);
+    if (!parsed.success) throw paramsInvalid(parsed.error, `Event ${type} for ${def.kind}`, 'event');
+    return parsed.data as MailboxEntry['event'];
+  }
+
+  const runtime: Runtime = {
+    ownerId,
+    contracts,
+    intents,
+    catalog,
+
+    async start() {
+      if (started) return;
+      started = true;
+      await claimAll();
+      schedulePoll();
+      scheduleRenew();
+    },
+
+    async spawn(kind, input, { tenantId, idempotencyKey }) {
+      assertTenant(tenantId);
+      if (!isActorKind(kind, catalog)) defOf(kind);
+      const def = defOf(kind);
+      if (byteLength(input) > maxEventBytes) throw new AppError('payload-too-large', `Spawn input is larger than ${maxEventBytes} bytes`);
+      const spawn = normalizeSpawn(kind as ActorKind, input, intents);
+      const claim = claimOf(tenantId, idempotencyKey, { op: 'spawn', kind, input: input ?? null });
+      const now = clock.now();
+      const nowIso = new Date(now).toISOString();
+      const record: ActorRecord = {
+        id: newId(ID_PREFIX[kind as ActorKind], now),
+        tenantId,
+        kind,
+        status: 'running',
+        value: null,
+        tags: [],
+        machineId: def.machine.id,
+        machineVersion: def.version,
+        snapshot: null,
+        input: spawn,
+        contractId: null,
+        output: null,
+        error: null,
+        timers: [],
+        version: 0,
+        appliedSeq: 0,
+        lastSeq: 0,
+        ownerId,
+        leaseUntil: now + leaseMs,
+        epoch: 1,
+        createdAt: nowIso,
+        updatedAt: nowIso,
+      };
+      const result = await stores.actors.create(record, claim);
+      if (!result.fresh) {
+        if (claim && result.requestHash !== claim.requestHash) {
+          throw new AppError('idempotency-conflict', 'This idempotency key was used with a different request');
+        }
+        return { id: result.value, fresh: false };
+      }
+      if (closed) return { id: record.id, fresh: true };
+      try {
+        activate(record);
+      } catch (e) {
+        refuse(record, e);
+      }
+      return { id: record.id, fresh: true };
+    },
+
+    async send(id, event, opts) {
+      const record = await load(opts.tenantId, id);
+      const def = defOf(record.kind);
+      const valid = validateEvent(def, event);
+      const claim = claimOf(opts.tenantId, opts.idempotencyKey, { op: 'send', id, event: valid });
+      const appended = await stores.actors.append(opts.tenantId, id, valid, new Date(clock.now()).toISOString(), claim);
+      if (!appended.fresh && claim && appended.requestHash !== claim.requestHash) {
+        throw new AppError('idempotency-conflict', 'This idempotency key was used with a different request');
+      }
+      const seq = appended.value;
+      const live = lives.get(id);
+      if (live) void drain(live);
+      if (!opts.waitFor) {
+        return { seq, view: publicView(newest(live?.lastState ?? null, stateOf(record))) };
+      }
+      const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
+      const deadline = clock.now() + timeoutMs;
+      let state = await waitState(opts.tenantId, id, (s) => s.appliedSeq >= seq, timeoutMs, `event ${seq} applied`);
+      const entry = await stores.actors.event(opts.tenantId, id, seq);
+      if (entry?.outcome === 'refused') {
+        const problem = entry.error ?? new AppError('event-not-accepted', `Event ${seq} was refused`).toProblem();
+        throw new AppError(problem.code, problem.detail, { extras: { actorId: id, seq } });
+      }
+      if (opts.waitFor !== 'applied') {
+        const [until, what] = predicateOf(opts.waitFor);
+        if (!until(state)) state = await waitState(opts.tenantId, id, until, Math.max(0, deadline - clock.now()), what);
+      }
+      return { seq, view: publicView(state) };
+    },
+
+    async waitFor(id, { tenantId, until, timeoutMs }) {
+      const [pred, what] = predicateOf(until);
+      return publicView(await waitState(tenantId, id, pred, timeoutMs ?? DEFAULTS.timeoutMs, what));
+    },
+
+    async inspect(id, { tenantId }) {
+      return publicView(stateOf(await load(tenantId, id)));
+    },
+
+    async list(filter) {
+      assertTenant(filter.tenantId);
+      const page = await stores.actors.list(filter);
+      return { items: page.items.map((r) => publicView(stateOf(r))), nextCursor: page.nextCursor };
+    },
+
+    async event(id, seq, { tenantId }) {
+      await load(tenantId, id);
+      const entry = await stores.actors.event(tenantId, id, seq);
+      if (!entry) throw new AppError('not-found', `Actor ${id} has no event ${seq}`);
+      return entry;
+    },
+
+    async stop(id, opts) {
+      return runtime.send(id, { type: 'STOP' }, opts);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (pollTimer !== null) clock.clearTimeout(pollTimer);
+      if (renewTimer !== null) clock.clearTimeout(renewTimer);
+      const held = [...lives.values()];
+      await Promise.allSettled(held.map((l) => l.committing ?? Promise.resolve()));
+      for (const live of held) drop(live);
+      const ids = [...held.map((l) => l.id), ...refused.keys()];
+      refused.clear();
+      if (ids.length > 0) {
+        try {
+          await stores.actors.release(ownerId, ids);
+        } catch (e) {
+          logger.warn({ err: toError(e).message }, 'releasing leases failed; they expire by themselves');
+        }
+      }
+    },
+  };
+  return runtime;
+}
+
+export type { ActorStatus };

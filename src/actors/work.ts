@@ -1,0 +1,136 @@
+/**
+ * @module actors/work
+ * The named actors every machine invokes (`resolveContract`, `runIntent`, `respond`,
+ * `planBulk`, `runChunk`), implemented over the intent registry, the contract service and the
+ * stores. Each takes ids only (the machine's invoke input) and is safe to run again after a
+ * crash: artifact ids derive from the actor id, kind and ordinal.
+ */
+import { fromPromise } from 'xstate';
+import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import { derivedId } from '../ids.js';
+import type { IntentContext, IntentRegistry } from '../intents/index.js';
+import { isExpired, type ArtifactRef, type ContractDecision, type ContractRequest, type GrantedContract, type Realm } from '../machines/index.js';
+import type { ActorKind, BulkStepInput, ChunkOutput, PlanOutput, RespondInput, RespondOutput, RunIntentInput, RunIntentOutput } from '../machines/index.js';
+import type { ActorStore, Stores } from '../persistence/ports.js';
+import type { ContractService } from './contracts.js';
+import { storedSpawn } from './kinds.js';
+
+/** Answers one agent turn; the default is {@link answerFromInventory}. */
+export type AgentResponder = (ctx: IntentContext, turn: { n: number; text: string }, contract: GrantedContract) => Promise<ArtifactRef>;
+
+export interface WorkDeps {
+  stores: Stores;
+  intents: IntentRegistry;
+  contracts: ContractService;
+  clock: Clock;
+  respond: AgentResponder;
+  /** The grant minted by an actor's contract state in this process, by actor id. */
+  grants: Map<string, GrantedContract>;
+}
+
+interface StepIds {
+  actorId: string;
+  tenantId: string;
+  realm: Realm;
+  intent: string;
+  solutionId: string;
+  contractId: string;
+}
+
+/**
+ * The grant for a step of work. The one minted by the actor's contract state is reused while
+ * it is live and unexpired; after a restart (or once it expired) the contract module re-mints
+ * it from the stored contract id, re-checking scope and expiry.
+ */
+async function grantFor(deps: WorkDeps, ids: StepIds): Promise<GrantedContract> {
+  const held = deps.grants.get(ids.actorId);
+  if (held && held.contract.id === ids.contractId && !isExpired(held.contract, deps.clock.now())) return held;
+  const grant = await deps.contracts.regrant({
+    tenantId: ids.tenantId,
+    realm: ids.realm,
+    intent: ids.intent,
+    contractId: ids.contractId,
+  });
+  deps.grants.set(ids.actorId, grant);
+  return grant;
+}
+
+function intentContext(deps: WorkDeps, ids: StepIds, actorKind: ActorKind, signal: AbortSignal): IntentContext {
+  const counters = new Map<string, number>();
+  return {
+    actorId: ids.actorId,
+    tenantId: ids.tenantId,
+    solutionId: ids.solutionId,
+    intent: ids.intent,
+    stores: { artifacts: deps.stores.artifacts, records: deps.stores.records, blobs: deps.stores.blobs },
+    clock: deps.clock,
+    signal,
+    async emit(kind, body, options = {}) {
+      const n = options.n ?? (counters.get(kind) ?? 0) + 1;
+      counters.set(kind, Math.max(n, counters.get(kind) ?? 0));
+      const id = derivedId('art', ids.actorId, kind, n);
+      await deps.stores.artifacts.put({
+        id,
+        tenantId: ids.tenantId,
+        solutionId: ids.solutionId,
+        kind,
+        createdAt: new Date(deps.clock.now()).toISOString(),
+        body,
+        lineage: {
+          actorId: ids.actorId,
+          actorKind,
+          intent: ids.intent,
+          inputs: options.inputs ?? [],
+          fileIds: options.fileIds ?? [],
+          contractId: ids.contractId,
+          decisionIds: [],
+        },
+      });
+      return { id, kind };
+    },
+  };
+}
+
+async function paramsOf(actors: ActorStore, tenantId: string, actorId: string, kind: ActorKind): Promise<unknown> {
+  const record = await actors.get(tenantId, actorId);
+  if (!record) throw new AppError('not-found', `No actor ${actorId}`);
+  const spawn = storedSpawn(kind, record.input);
+  return 'params' in spawn ? spawn.params : undefined;
+}
+
+/** The implementations handed to `machine.provide({ actors })`, shared by every actor of a kind. */
+export function workActors(deps: WorkDeps) {
+  return {
+    resolveContract: fromPromise<ContractDecision, ContractRequest & { actorId?: string }>(async ({ input }) => {
+      const grant = await deps.contracts.resolve(input);
+      if (input.actorId) deps.grants.set(input.actorId, grant);
+      return { contractId: grant.contract.id };
+    }),
+    runIntent: fromPromise<RunIntentOutput, RunIntentInput>(async ({ input, signal }) => {
+      const grant = await grantFor(deps, input);
+      const def = deps.intents.get(input.intent);
+      const params = deps.intents.validate(input.intent, await paramsOf(deps.stores.actors, input.tenantId, input.actorId, 'execution'));
+      const artifacts = await def.handler(intentContext(deps, input, 'execution', signal), params, grant);
+      return { artifacts };
+    }),
+    respond: fromPromise<RespondOutput, RespondInput>(async ({ input, signal }) => {
+      const ids: StepIds = { ...input, realm: 'insights', intent: 'agent_session' };
+      const grant = await grantFor(deps, ids);
+      const answer = await deps.respond(intentContext(deps, ids, 'agentSession', signal), { n: input.turn, text: input.text }, grant);
+      return { answer };
+    }),
+    planBulk: fromPromise<PlanOutput, BulkStepInput>(async ({ input, signal }) => {
+      const grant = await grantFor(deps, input);
+      const def = deps.intents.getBulk(input.intent);
+      const params = deps.intents.validate(input.intent, await paramsOf(deps.stores.actors, input.tenantId, input.actorId, 'bulkOperation'), true);
+      return def.plan(intentContext(deps, input, 'bulkOperation', signal), params, grant);
+    }),
+    runChunk: fromPromise<ChunkOutput, BulkStepInput & { chunk: number }>(async ({ input, signal }) => {
+      const grant = await grantFor(deps, input);
+      const def = deps.intents.getBulk(input.intent);
+      const params = deps.intents.validate(input.intent, await paramsOf(deps.stores.actors, input.tenantId, input.actorId, 'bulkOperation'), true);
+      return def.chunk(intentContext(deps, input, 'bulkOperation', signal), params, grant, input.chunk);
+    }),
+  };
+}
