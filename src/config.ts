@@ -110,3 +110,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost';
 }
+
+/** What the CLI's client verbs default to: `SYMPHAINY_URL` and `SYMPHAINY_API_KEY`. */
+export function clientDefaults(env: Record<string, string | undefined> = process.env): { url: string; key: string | undefined } {
+  return { url: env.SYMPHAINY_URL || 'http://127.0.0.1:8787', key: env.SYMPHAINY_API_KEY || undefined };
+}

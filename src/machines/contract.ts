@@ -150,8 +150,18 @@ export function grantContract(
       throw new AppError('contract-denied', `No contract of this tenant covers ${request.realm}/${request.intent}`);
     }
   }
+  // A deep, frozen copy: the terms a grant proves can be neither widened by code holding it
+  // nor changed through the record it was decided from.
+  const terms = Object.freeze({
+    ...chosen,
+    scope: Object.freeze({
+      realms: Object.freeze([...chosen.scope.realms]),
+      intents: Object.freeze([...chosen.scope.intents]),
+    }),
+    dataPolicy: Object.freeze({ ...chosen.dataPolicy }),
+  }) as Readonly<BoundaryContract>;
   const grant = Object.freeze({
-    contract: Object.freeze({ ...chosen }),
+    contract: terms,
     tenantId: request.tenantId,
     realm: request.realm,
     intent: request.intent,

@@ -1,0 +1,71 @@
+/**
+ * @module main
+ * The composition root: the only module that knows which adapters are used. Builds the
+ * stores from config, the runtime over them, the HTTP app over the runtime, and serves it.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import { createRuntime, type Runtime } from './actors/index.js';
+import { LOCAL_TENANT, type Config } from './config.js';
+import { createApp } from './http/app.js';
+import type { Logger } from './logger.js';
+import type { Stores } from './persistence/ports.js';
+import { createSqliteStores } from './persistence/sqlite/index.js';
+
+export interface Server {
+  readonly url: string;
+  readonly runtime: Runtime;
+  readonly stores: Stores;
+  close(): Promise<void>;
+}
+
+/** Opens the configured stores. */
+export function openStores(config: Config): Stores {
+  if (config.mongoUrl) {
+    throw new Error('MONGO_URL is set, but this build ships the embedded store only: unset MONGO_URL to use SYMPHAINY_DATA_DIR');
+  }
+  return createSqliteStores(config.dataDir);
+}
+
+/** Starts the runtime (rehydrating every non-final actor) and the HTTP server. */
+export async function startServer(config: Config, logger: Logger): Promise<Server> {
+  const stores = openStores(config);
+  const runtime = createRuntime({
+    stores,
+    logger,
+    leaseMs: config.runtime.leaseMs,
+    pollMs: config.runtime.pollMs,
+    idempotencyTtlMs: config.runtime.idempotencyTtlMs,
+    maxEventBytes: config.runtime.maxEventBytes,
+  });
+  await runtime.start();
+  const app = createApp({
+    runtime,
+    stores,
+    logger,
+    apiKeys: config.apiKeys,
+    localTenant: LOCAL_TENANT,
+    maxBodyBytes: config.http.maxBodyBytes,
+  });
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, dataDir: config.dataDir, tenants: config.apiKeys.length || 'local' }, 'symphainy serving');
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    runtime,
+    stores,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await runtime.close();
+        await stores.close();
+      })();
+      return closing;
+    },
+  };
+}
