@@ -117,8 +117,8 @@ export function covers(c: BoundaryContract, realm: Realm, intent: string): boole
  *   not be expired (`contract-expired`) and cover the realm and intent
  *   (`contract-denied`).
  * - Otherwise the newest unexpired, unrevoked contract covering realm and intent applies; if
- *   only expired ones cover it, or every contract has expired, the answer is
- *   `contract-expired`; else `contract-denied`.
+ *   every contract of the tenant has expired, the answer is `contract-expired`; else (some
+ *   unexpired contract stands, but none covers the request) `contract-denied`.
  */
 export function grantContract(
   contracts: readonly BoundaryContract[],
@@ -144,7 +144,8 @@ export function grantContract(
       .filter((c) => !isExpired(c, nowMs))
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1))[0];
     if (!chosen) {
-      if (covering.length > 0 || (live.length > 0 && live.every((c) => isExpired(c, nowMs)))) {
+      // Denied while any unexpired contract stands (DOMAIN.md 4); expired only when every one has.
+      if (live.length > 0 && live.every((c) => isExpired(c, nowMs))) {
         throw new AppError('contract-expired', `Every contract covering ${request.realm}/${request.intent} has expired`);
       }
       throw new AppError('contract-denied', `No contract of this tenant covers ${request.realm}/${request.intent}`);
