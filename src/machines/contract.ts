@@ -263,9 +263,10 @@ export function isContractRefusal({ event }: { event: EventObject }): boolean {
 
 /**
  * The contract fragment: a `contract` state that invokes `resolveContract` and goes to
- * `next` with the grant or to the final `rejected` state with the reason. Every machine
- * spreads it into its states and declares `resolveContract`, `recordGrant` and
- * `recordProblem` in its `setup()`.
+ * `next` with the grant, to the final `rejected` state when the contract refuses, or to the
+ * machine's `failed` state when the step itself failed (a store outage is no refusal). Every
+ * machine spreads it into its states, has a `failed` state, and declares `resolveContract`,
+ * `recordGrant`, `recordProblem` and the `contractRefused` guard in its `setup()`.
  */
 export function contractStates<const TNext extends string>(next: TNext) {
   return {
@@ -276,7 +277,10 @@ export function contractStates<const TNext extends string>(next: TNext) {
         src: 'resolveContract',
         input: ({ context }: { context: ContractSlot }) => contractRequestOf(context),
         onDone: { target: next, actions: 'recordGrant' },
-        onError: { target: 'rejected', actions: 'recordProblem' },
+        onError: [
+          { guard: 'contractRefused', target: 'rejected', actions: 'recordProblem' },
+          { target: 'failed', actions: 'recordProblem' },
+        ],
       },
     },
     rejected: { type: 'final', tags: ['final'] },

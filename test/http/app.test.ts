@@ -79,7 +79,7 @@ describe('HTTP edge', () => {
     await req('/v1/actors', { method: 'POST', body: JSON.stringify({ kind: 'agentSession', input: {} }), headers: { 'idempotency-key': 'k1' } });
     const before = await storeCounts();
 
-    const cases: [string, Promise<Response>, number, string][] = [
+    const cases: [string, Response | Promise<Response>, number, string][] = [
       ['unknown kind', req('/v1/actors', { method: 'POST', body: JSON.stringify({ kind: 'robot', input: {} }) }), 422, 'kind-unknown'],
       ['unknown intent', req('/v1/intents/no_such_intent', { method: 'POST', body: '{}' }), 404, 'intent-unknown'],
       ['invalid params', req('/v1/intents/profile_text', { method: 'POST', body: JSON.stringify({ text: 42 }) }), 422, 'params-invalid'],
