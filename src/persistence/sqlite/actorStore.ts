@@ -204,9 +204,15 @@ export function createSqliteActorStore(db: Db): ActorStore {
         where.push('EXISTS (SELECT 1 FROM json_each(actors.tags) WHERE json_each.value = @tag)');
         params.tag = filter.tag;
       }
-      if (filter.cursor) (where.push('id < @cursor'), (params.cursor = filter.cursor));
+      // Newest first by creation time: ids carry a per-kind prefix, so id order is not time order.
+      if (filter.cursor) {
+        where.push('(created_at, id) < (SELECT created_at, id FROM actors WHERE id = @cursor AND tenant_id = @tenant)');
+        params.cursor = filter.cursor;
+      }
       const rows = db
-        .prepare<Record<string, unknown>, ActorRow>(`SELECT * FROM actors WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`)
+        .prepare<Record<string, unknown>, ActorRow>(
+          `SELECT * FROM actors WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT @limit`,
+        )
         .all(params);
       const more = rows.length > filter.limit;
       const items = rows.slice(0, filter.limit).map(toRecord);
