@@ -20,7 +20,7 @@ import { AppError, isAppError, problemOf, toError, type Problem } from '../error
 import { isTenantId, newId } from '../ids.js';
 import { createDefaultIntentRegistry, paramsInvalid, type IntentRegistry } from '../intents/index.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { ACTOR_KINDS, machineCatalog, type ActorKind, type GrantedContract, type MachineCatalog, type MachineDefinition } from '../machines/index.js';
+import { ACTOR_KINDS, CONTRACT_TAG, machineCatalog, type ActorKind, type GrantedContract, type MachineCatalog, type MachineDefinition } from '../machines/index.js';
 import { answerFromInventory } from '../realms/insights/inventory.js';
 import {
   isFinalStatus,
@@ -32,12 +32,11 @@ import {
   type MailboxEntry,
   type Page,
   type Stores,
-  type TimerRecord,
 } from '../persistence/ports.js';
 import { createContractService, type ContractService } from './contracts.js';
 import { createHub } from './hub.js';
 import { ID_PREFIX, machineInputOf, normalizeSpawn, storedSpawn } from './kinds.js';
-import { classify, migrateSnapshot, pendingTimers, rearmTimers } from './snapshot.js';
+import { classify, migrateSnapshot, pendingTimers, rearmTimers, type TimerDeadlines } from './snapshot.js';
 import { publicView, stateOf, type ActorState, type ActorView } from './view.js';
 import { workActors, type AgentResponder } from './work.js';
 
@@ -132,11 +131,14 @@ interface Live {
   version: number;
   appliedSeq: number;
   outcomes: CommitPatch['outcomes'];
-  timers: Map<string, TimerRecord>;
+  /** Deadlines of the delayed events armed on `actor` (see {@link TimerDeadlines}). */
+  deadlines: TimerDeadlines;
   dirty: boolean;
   committing: Promise<void> | null;
   draining: boolean;
   drainAgain: boolean;
+  /** Mailbox events wait for the actor to leave its contract state (see `verdictOf`). */
+  waitingAtDoor: boolean;
   closed: boolean;
   lastState: ActorState | null;
 }
@@ -252,8 +254,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   function patchOf(live: Live): CommitPatch {
     const snap = live.actor.getSnapshot() as AnyMachineSnapshot;
     const { status, error, output } = classify(snap);
-    const timers = isFinalStatus(status) ? [] : pendingTimers(live.actor, live.timers, clock.now());
-    live.timers = new Map(timers.map((t) => [t.id, t]));
+    const timers = isFinalStatus(status) ? [] : pendingTimers(live.actor, live.deadlines, clock.now());
     const context = snap.context as { contractId?: unknown } | undefined;
     return {
       status,
@@ -283,9 +284,28 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
   }
 
+  /**
+   * Events accepted but not yet applied when the actor ends will never be applied: the commit
+   * that ends the actor refuses them (`actor-final`), so none stays pending and no caller
+   * waiting for one hangs. After that commit the store refuses new events itself.
+   */
+  async function refuseLeftovers(live: Live, patch: CommitPatch): Promise<void> {
+    const marked = new Set(patch.outcomes.map((o) => o.seq));
+    for (const entry of await stores.actors.pending(live.tenantId, live.id, patch.appliedSeq)) {
+      if (marked.has(entry.seq)) continue;
+      patch.outcomes.push({
+        seq: entry.seq,
+        outcome: 'refused',
+        error: new AppError('actor-final', `Actor ${live.id} ended before event ${entry.seq} was applied`).toProblem(),
+      });
+      patch.appliedSeq = Math.max(patch.appliedSeq, entry.seq);
+    }
+  }
+
   async function commitOnce(live: Live): Promise<void> {
     const patch = patchOf(live);
     try {
+      if (isFinalStatus(patch.status)) await refuseLeftovers(live, patch);
       const version = await stores.actors.commit(live.id, { ownerId, epoch: live.epoch }, live.version, patch);
       live.version = version;
       const state = stateFromLive(live, patch, version);
@@ -326,6 +346,24 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return live.committing;
   }
 
+  /** How the owner answers one mailbox event in the actor's current state. */
+  function verdictOf(snap: AnyMachineSnapshot, event: MailboxEntry['event']): 'final' | 'wait' | 'refuse' | 'apply' {
+    if (snap.status !== 'active') return 'final';
+    let takes: boolean;
+    try {
+      takes = snap.can(event);
+    } catch {
+      // A guard threw. Sending the event lets XState fail the actor on that same guard
+      // (`failed`, with the error) instead of the poller retrying this event forever.
+      takes = true;
+    }
+    if (takes) return 'apply';
+    // At the door the actor has not decided its contract yet, a moment no sender can see:
+    // the event (and every later one, to keep the order) waits for the decision instead of
+    // being refused for it.
+    return snap.hasTag(CONTRACT_TAG) ? 'wait' : 'refuse';
+  }
+
   /** Applies the actor's pending mailbox events in order, then commits them with the state. */
   async function drain(live: Live): Promise<void> {
     if (live.draining) {
@@ -341,14 +379,19 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         for (const entry of entries) {
           if (live.closed) return;
           if (entry.seq <= live.appliedSeq) continue;
-          any = true;
           const snap = live.actor.getSnapshot() as AnyMachineSnapshot;
+          const verdict = verdictOf(snap, entry.event);
+          if (verdict === 'wait') {
+            live.waitingAtDoor = true;
+            break;
+          }
+          any = true;
           // The mark moves before `send`, so the commit that carries the event's effect
           // carries its mark too.
           live.appliedSeq = entry.seq;
-          if (snap.status !== 'active') {
+          if (verdict === 'final') {
             live.outcomes.push({ seq: entry.seq, outcome: 'refused', error: new AppError('actor-final', `Actor ${live.id} is final`).toProblem() });
-          } else if (!snap.can(entry.event)) {
+          } else if (verdict === 'refuse') {
             live.outcomes.push({
               seq: entry.seq,
               outcome: 'refused',
@@ -391,26 +434,34 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       version: record.version,
       appliedSeq: record.appliedSeq,
       outcomes: [],
-      timers: new Map(record.timers.map((t) => [t.id, t])),
+      deadlines: new WeakMap(),
       dirty: false,
       committing: null,
       draining: false,
       drainAgain: false,
+      waitingAtDoor: false,
       closed: false,
       lastState: stateOf(record),
     };
     lives.set(record.id, live);
+    const changed = () => {
+      void requestCommit(live);
+      if (live.waitingAtDoor && !(actor.getSnapshot() as AnyMachineSnapshot).hasTag(CONTRACT_TAG)) {
+        live.waitingAtDoor = false;
+        void drain(live);
+      }
+    };
     actor.subscribe({
-      next: () => void requestCommit(live),
+      next: changed,
       error: (err: unknown) => {
         // An action or guard threw: XState leaves `status: 'error'`, which commits as `failed`.
         logger.error({ actorId: live.id, err: toError(err).message }, 'actor failed');
-        void requestCommit(live);
+        changed();
       },
-      complete: () => void requestCommit(live),
+      complete: changed,
     });
     actor.start();
-    if (snapshot) rearmTimers(actor, record.timers, clock.now());
+    if (snapshot) rearmTimers(actor, record.timers, clock.now(), live.deadlines);
     void requestCommit(live);
     if (record.lastSeq > record.appliedSeq) void drain(live);
     return live;
@@ -619,11 +670,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       }
       const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
       const deadline = clock.now() + timeoutMs;
-      let state = await waitState(opts.tenantId, id, (s) => s.appliedSeq >= seq, timeoutMs, `event ${seq} applied`);
+      // A final actor applies nothing more: its end settles the wait too.
+      let state = await waitState(opts.tenantId, id, (s) => s.appliedSeq >= seq || isFinalStatus(s.status), timeoutMs, `event ${seq} applied`);
       const entry = await stores.actors.event(opts.tenantId, id, seq);
       if (entry?.outcome === 'refused') {
         const problem = entry.error ?? new AppError('event-not-accepted', `Event ${seq} was refused`).toProblem();
         throw new AppError(problem.code, problem.detail, { extras: { actorId: id, seq } });
+      }
+      if (entry?.outcome !== 'applied') {
+        throw new AppError('actor-final', `Actor ${id} ended before event ${seq} was applied`, { extras: { actorId: id, seq } });
       }
       if (opts.waitFor !== 'applied') {
         const [until, what] = predicateOf(opts.waitFor);

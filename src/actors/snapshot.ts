@@ -60,26 +60,47 @@ interface ScheduledEventLike {
 }
 
 /**
+ * The deadline given to each delayed event, keyed by XState's scheduled-event object. XState
+ * makes a new object every time a delay is armed, even under the same id (a state that is
+ * re-entered re-arms its `after` with the same id), so a re-armed delay gets a new deadline
+ * while one already seen keeps its first.
+ */
+export type TimerDeadlines = WeakMap<object, TimerRecord>;
+
+/** The delayed events the root actor sends itself (`after`), as XState's scheduler holds them. */
+function scheduledOf(actor: AnyActorRef): ScheduledEventLike[] {
+  const scheduled = actor.system.getSnapshot()._scheduledEvents as Record<string, ScheduledEventLike>;
+  return Object.values(scheduled).filter((s) => s.source === actor && s.target === actor);
+}
+
+/**
  * The delayed events the actor has pending, each with its absolute deadline.
  * `getPersistedSnapshot()` does not carry them: XState keeps them in its system scheduler
- * with the delay only, so the runtime remembers when each was first seen (`known`) and
- * stores that deadline. Only events the root actor sends itself (`after`) are kept.
+ * with the delay only, so the runtime records a deadline the first time it sees each armed
+ * event (`known`) and stores it. Only events the root actor sends itself (`after`) are kept.
  */
-export function pendingTimers(actor: AnyActorRef, known: ReadonlyMap<string, TimerRecord>, nowMs: number): TimerRecord[] {
-  const scheduled = actor.system.getSnapshot()._scheduledEvents as Record<string, ScheduledEventLike>;
+export function pendingTimers(actor: AnyActorRef, known: TimerDeadlines, nowMs: number): TimerRecord[] {
   const out: TimerRecord[] = [];
-  for (const s of Object.values(scheduled)) {
-    if (s.source !== actor || s.target !== actor) continue;
-    const prior = known.get(s.id);
-    out.push(prior ?? { id: s.id, event: JSON.parse(JSON.stringify(s.event)) as TimerRecord['event'], deadline: nowMs + s.delay });
+  for (const s of scheduledOf(actor)) {
+    let timer = known.get(s);
+    if (!timer) {
+      timer = { id: s.id, event: JSON.parse(JSON.stringify(s.event)) as TimerRecord['event'], deadline: nowMs + s.delay };
+      known.set(s, timer);
+    }
+    out.push(timer);
   }
   return out.sort((a, b) => a.deadline - b.deadline || (a.id < b.id ? -1 : 1));
 }
 
-/** Re-arms stored timers on a restored actor for the time each has left (0 if overdue). */
-export function rearmTimers(actor: AnyActorRef, timers: readonly TimerRecord[], nowMs: number): void {
+/**
+ * Re-arms stored timers on a restored actor for the time each has left (0 if overdue), and
+ * records their stored deadlines in `known` so later commits keep them.
+ */
+export function rearmTimers(actor: AnyActorRef, timers: readonly TimerRecord[], nowMs: number, known: TimerDeadlines): void {
   for (const t of timers) {
     actor.system.scheduler.schedule(actor, actor, t.event, Math.max(0, t.deadline - nowMs), t.id);
+    const armed = scheduledOf(actor).find((s) => s.id === t.id);
+    if (armed) known.set(armed, t);
   }
 }
 

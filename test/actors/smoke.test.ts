@@ -17,3 +17,18 @@ describe('runtime', () => {
     expect(arts.items[0]?.body).toMatchObject({ lines: 2, words: 3 });
   });
 });
+
+describe('snapshots hold state, not data', () => {
+  it('keeps intent parameters in the actor record, never in the persisted snapshot', async () => {
+    h = await harness();
+    const t = tenant();
+    const secret = 'policy-holder-SSN-123-45-6789 '.repeat(50);
+    const { id } = await h.runtime.spawn('execution', { intent: 'profile_text', params: { text: secret } }, { tenantId: t });
+    await h.runtime.waitFor(id, { tenantId: t, until: 'done', timeoutMs: 5000 });
+    const record = await h.stores.actors.get(t, id);
+    const snapshot = JSON.stringify(record?.snapshot);
+    expect(snapshot).not.toContain('SSN');
+    expect(snapshot.length).toBeLessThan(4000);
+    expect(JSON.stringify(record?.input)).toContain('SSN');
+  });
+});

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS actors (
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS actors_tenant ON actors (tenant_id, created_at, id);
+CREATE INDEX IF NOT EXISTS actors_tenant_created ON actors (tenant_id, created_at, id);
 CREATE INDEX IF NOT EXISTS actors_claim ON actors (final, lease_until);
 CREATE INDEX IF NOT EXISTS actors_owner ON actors (owner_id, final);
 CREATE TABLE IF NOT EXISTS mailbox (
