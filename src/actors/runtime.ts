@@ -8,7 +8,9 @@
  *   written together by one compare-and-set commit guarded by the lease epoch. A crash
  *   between accept and apply loses nothing: the event is applied at recovery.
  * - An event the current state does not take is refused (`event-not-accepted`) and the
- *   refusal is recorded on the event; nothing is dropped silently.
+ *   refusal is recorded on the event; nothing is dropped silently. Events that arrive while
+ *   the actor is still at its contract state wait for the decision instead. Events still
+ *   unapplied when the actor ends are refused (`actor-final`) by the commit that ends it.
  * - At start (and whenever a lease expires) every non-final actor is claimed and restored;
  *   invoked work in flight at the crash runs again (at-least-once, idempotent by actor id);
  *   delayed transitions are re-armed for the time they had left.
@@ -207,9 +209,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   let polling = false;
   let lastPurge = 0;
 
+  function unknownKind(kind: string): AppError {
+    return new AppError('kind-unknown', `Unknown actor kind ${JSON.stringify(kind)}; one of ${Object.keys(catalog).join(', ')}`);
+  }
+
   function defOf(kind: string): MachineDefinition {
-    const def = catalog[kind];
-    if (!def) throw new AppError('kind-unknown', `Unknown actor kind ${JSON.stringify(kind)}; one of ${Object.keys(catalog).join(', ')}`);
+    // Own keys only: `constructor` or `__proto__` must not find an Object.prototype member.
+    const def = Object.hasOwn(catalog, kind) ? catalog[kind] : undefined;
+    if (!def) throw unknownKind(kind);
     return def;
   }
 
@@ -606,7 +613,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     async spawn(kind, input, { tenantId, idempotencyKey }) {
       assertTenant(tenantId);
-      if (!isActorKind(kind, catalog)) defOf(kind);
+      if (!isActorKind(kind, catalog)) throw unknownKind(kind);
       const def = defOf(kind);
       if (byteLength(input) > maxEventBytes) throw new AppError('payload-too-large', `Spawn input is larger than ${maxEventBytes} bytes`);
       const spawn = normalizeSpawn(kind as ActorKind, input, intents);

@@ -152,7 +152,9 @@ export interface ActorStore {
   /**
    * Writes the owner's new state. Succeeds only if the stored version is `expectedVersion`
    * and the stored lease is held by `ownerId` at `epoch`; otherwise throws `lease-lost` (the
-   * lease moved) or `version-conflict`. Returns the new version.
+   * lease moved) or `version-conflict`. Returns the new version. A commit to a final status
+   * also refuses (`actor-final`), in the same write, every mailbox event beyond
+   * `patch.appliedSeq` still pending, so no accepted event stays pending forever.
    */
   commit(id: string, owner: { ownerId: string; epoch: number }, expectedVersion: number, patch: CommitPatch): Promise<number>;
 

@@ -131,6 +131,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
       owner_id = CASE WHEN @final = 1 THEN NULL ELSE owner_id END
       WHERE id = @id AND version = @expected AND owner_id = @owner_id AND epoch = @epoch`),
     outcome: db.prepare(`UPDATE mailbox SET outcome = ?, error = ? WHERE actor_id = ? AND seq = ?`),
+    refuseRest: db.prepare(`UPDATE mailbox SET outcome = 'refused', error = ? WHERE actor_id = ? AND seq > ? AND outcome = 'pending'`),
     claimable: db.prepare<[number, number], { id: string }>(
       `SELECT id FROM actors WHERE final = 0 AND (owner_id IS NULL OR lease_until < ?) ORDER BY id LIMIT ?`,
     ),
@@ -278,6 +279,11 @@ export function createSqliteActorStore(db: Db): ActorStore {
           throw new AppError('version-conflict', `Actor ${id} is at version ${head.version}, not ${expectedVersion}`);
         }
         for (const o of patch.outcomes) s.outcome.run(o.outcome, json(o.error), id, o.seq);
+        if (final === 1) {
+          // Events accepted after the owner last read its mailbox can no longer apply.
+          const problem = new AppError('actor-final', `Actor ${id} ended before this event was applied`).toProblem();
+          s.refuseRest.run(JSON.stringify(problem), id, patch.appliedSeq);
+        }
         return expectedVersion + 1;
       });
     },
