@@ -1,104 +1,131 @@
 /**
  * @module actors/hub
  * The process's hub of subscriptions: the latest state of every watched actor, fed by the
- * owner's commits (and, across processes, by polling the store). Waiters block on it with
- * a predicate and a timeout. Built on an `@xstate/store` store.
+ * owner's commits (and, across processes, by polling the store), and the callers waiting on
+ * each. The latest states live in an `@xstate/store` store; waiters are indexed by actor id,
+ * so a commit costs the same however many other actors are watched. One store poll runs per
+ * watched actor, whatever the number of its waiters.
  */
 import { createStore } from '@xstate/store';
 import type { Clock } from '../clock.js';
 import type { ActorState } from './view.js';
 
-interface Watched {
-  state: ActorState | null;
-  watchers: number;
+export interface WaitOptions {
+  current: ActorState | null;
+  timeoutMs: number;
+  pollMs: number;
+  refresh: () => Promise<ActorState | null>;
+  onTimeout: () => Error;
 }
 
 export interface Hub {
-  /** Records a committed state; a no-op for actors nobody watches. */
+  /** Records a committed state and wakes its waiters; a no-op for actors nobody watches. */
   publish(state: ActorState): void;
   /**
    * Resolves with the first state of `id` that satisfies `until` (checking `current` first),
-   * or rejects with the error `onTimeout` builds after `timeoutMs`. `refresh` is called every
-   * `pollMs` to read the store, so commits made by other processes are seen too.
+   * or rejects with the error `onTimeout` builds after `timeoutMs`. `refresh` reads the store
+   * every `pollMs`, so commits made by other processes are seen too.
    */
-  waitFor(
-    id: string,
-    until: (s: ActorState) => boolean,
-    options: {
-      current: ActorState | null;
-      timeoutMs: number;
-      pollMs: number;
-      refresh: () => Promise<ActorState | null>;
-      onTimeout: () => Error;
-    },
-  ): Promise<ActorState>;
+  waitFor(id: string, until: (s: ActorState) => boolean, options: WaitOptions): Promise<ActorState>;
+  /** How many actors are watched now (tests: nothing leaks). */
+  watchedCount(): number;
+}
+
+interface Waiter {
+  until: (s: ActorState) => boolean;
+  settle: (s: ActorState | null, error?: unknown) => void;
+}
+
+interface Watch {
+  waiters: Set<Waiter>;
+  poller: unknown;
+  refresh: () => Promise<ActorState | null>;
+  pollMs: number;
 }
 
 export function createHub(clock: Clock): Hub {
-  const store = createStore({
-    context: { watched: {} as Record<string, Watched> },
+  const states = createStore({
+    context: { latest: {} as Record<string, ActorState> },
     on: {
-      watch: (ctx, e: { id: string }) => {
-        const w = ctx.watched[e.id];
-        return { watched: { ...ctx.watched, [e.id]: { state: w?.state ?? null, watchers: (w?.watchers ?? 0) + 1 } } };
-      },
-      unwatch: (ctx, e: { id: string }) => {
-        const w = ctx.watched[e.id];
-        if (!w) return ctx;
-        const watched = { ...ctx.watched };
-        if (w.watchers <= 1) delete watched[e.id];
-        else watched[e.id] = { ...w, watchers: w.watchers - 1 };
-        return { watched };
-      },
       committed: (ctx, e: { state: ActorState }) => {
-        const w = ctx.watched[e.state.id];
-        if (!w || (w.state && w.state.version >= e.state.version)) return ctx;
-        return { watched: { ...ctx.watched, [e.state.id]: { ...w, state: e.state } } };
+        const prior = ctx.latest[e.state.id];
+        if (prior && prior.version >= e.state.version) return ctx;
+        return { latest: { ...ctx.latest, [e.state.id]: e.state } };
+      },
+      forget: (ctx, e: { id: string }) => {
+        if (!(e.id in ctx.latest)) return ctx;
+        const { [e.id]: _gone, ...latest } = ctx.latest;
+        return { latest };
       },
     },
   });
+  const watches = new Map<string, Watch>();
+
+  function latest(id: string): ActorState | undefined {
+    return states.getSnapshot().context.latest[id];
+  }
+
+  function offer(id: string, state: ActorState): void {
+    states.trigger.committed({ state });
+    const watch = watches.get(id);
+    const now = latest(id);
+    if (!watch || !now) return;
+    for (const w of [...watch.waiters]) if (w.until(now)) w.settle(now);
+  }
+
+  function schedulePoll(id: string, watch: Watch): void {
+    watch.poller = clock.setTimeout(() => {
+      watch
+        .refresh()
+        .then((s) => {
+          if (watches.get(id) !== watch) return;
+          if (s) offer(id, s);
+          if (watches.get(id) === watch) schedulePoll(id, watch);
+        })
+        .catch((e: unknown) => {
+          for (const w of [...watch.waiters]) w.settle(null, e);
+        });
+    }, watch.pollMs);
+  }
 
   return {
     publish(state) {
-      if (store.getSnapshot().context.watched[state.id]) store.trigger.committed({ state });
+      if (watches.has(state.id)) offer(state.id, state);
     },
     waitFor(id, until, options) {
       if (options.current && until(options.current)) return Promise.resolve(options.current);
       return new Promise<ActorState>((resolve, reject) => {
-        store.trigger.watch({ id });
-        if (options.current) store.trigger.committed({ state: options.current });
-        let settled = false;
-        const finish = (fn: () => void) => {
-          if (settled) return;
-          settled = true;
-          sub.unsubscribe();
-          clock.clearTimeout(timer);
-          clock.clearTimeout(poller);
-          store.trigger.unwatch({ id });
-          fn();
+        let watch = watches.get(id);
+        if (!watch) {
+          watch = { waiters: new Set(), poller: null, refresh: options.refresh, pollMs: options.pollMs };
+          watches.set(id, watch);
+          schedulePoll(id, watch);
+        }
+        const own = watch;
+        let timer: unknown = null;
+        const waiter: Waiter = {
+          until,
+          settle(s, error) {
+            if (!own.waiters.delete(waiter)) return;
+            clock.clearTimeout(timer);
+            if (own.waiters.size === 0) {
+              clock.clearTimeout(own.poller);
+              watches.delete(id);
+              states.trigger.forget({ id });
+            }
+            if (s) resolve(s);
+            else reject(error);
+          },
         };
-        const check = (s: ActorState | null | undefined) => {
-          if (s && until(s)) finish(() => resolve(s));
-        };
-        const sub = store.select((ctx) => ctx.watched[id]?.state).subscribe(check);
-        const timer = clock.setTimeout(() => finish(() => reject(options.onTimeout())), options.timeoutMs);
-        let poller: unknown;
-        const poll = () => {
-          poller = clock.setTimeout(() => {
-            options
-              .refresh()
-              .then((s) => {
-                if (settled) return;
-                if (s) store.trigger.committed({ state: s });
-                check(s);
-                if (!settled) poll();
-              })
-              .catch((e: unknown) => finish(() => reject(e)));
-          }, options.pollMs);
-        };
-        poll();
-        check(store.getSnapshot().context.watched[id]?.state);
+        own.waiters.add(waiter);
+        timer = clock.setTimeout(() => waiter.settle(null, options.onTimeout()), options.timeoutMs);
+        if (options.current) offer(id, options.current);
+        else {
+          const known = latest(id);
+          if (known && until(known)) waiter.settle(known);
+        }
       });
     },
+    watchedCount: () => watches.size,
   };
 }

@@ -195,10 +195,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const contracts = createContractService(stores.contracts, clock);
   const hub = createHub(clock);
   const grants = new Map<string, GrantedContract>();
+  const spawnInputs = new Map<string, unknown>();
   const lives = new Map<string, Live>();
   /** Actors this process claimed but refuses to run (unknown machine version): held, not run. */
   const refused = new Map<string, { epoch: number; problem: Problem }>();
-  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants });
+  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants, spawnInputs });
   const machines = new Map<string, AnyStateMachine>();
   for (const [kind, def] of Object.entries(catalog)) machines.set(kind, def.machine.provide({ actors: work }) as AnyStateMachine);
 
@@ -267,7 +268,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       status,
       value: snap.value,
       tags: [...snap.tags].sort(),
-      snapshot: JSON.parse(JSON.stringify(live.actor.getPersistedSnapshot())) as Record<string, unknown>,
+      snapshot: live.actor.getPersistedSnapshot() as Record<string, unknown>,
       machineVersion: live.def.version,
       contractId: typeof context?.contractId === 'string' ? context.contractId : null,
       output: output ?? null,
@@ -284,6 +285,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     live.closed = true;
     lives.delete(live.id);
     grants.delete(live.id);
+    spawnInputs.delete(live.id);
     try {
       live.actor.stop();
     } catch (e) {
@@ -430,6 +432,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const actor = snapshot
       ? createActor(machine, { snapshot: snapshot as unknown as AnyMachineSnapshot, clock })
       : createActor(machine, { input: machineInputOf(record.id, record.tenantId, storedSpawn(record.kind, record.input)), clock });
+    spawnInputs.set(record.id, record.input);
     const live: Live = {
       id: record.id,
       tenantId: record.tenantId,
@@ -556,15 +559,25 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return record;
   }
 
+  /**
+   * The latest state of an actor of the tenant: this process's own commit when it owns the
+   * actor (no store read), else the stored record. `not-found` for another tenant's id.
+   */
+  async function currentState(tenantId: string, id: string): Promise<ActorState> {
+    const live = lives.get(id);
+    if (live && live.tenantId === tenantId && live.lastState) return live.lastState;
+    return stateOf(await load(tenantId, id));
+  }
+
   function newest(a: ActorState | null, b: ActorState): ActorState {
     return a && a.version > b.version ? a : b;
   }
 
   async function waitState(tenantId: string, id: string, until: (s: ActorState) => boolean, timeoutMs: number, what: string): Promise<ActorState> {
-    const record = await load(tenantId, id);
+    const known = await currentState(tenantId, id);
     // No await between reading the current state and registering the waiter: a local commit
     // cannot slip in between.
-    const current = newest(lives.get(id)?.lastState ?? null, stateOf(record));
+    const current = newest(lives.get(id)?.lastState ?? null, known);
     return hub.waitFor(id, until, {
       current,
       timeoutMs,
@@ -661,7 +674,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
 
     async send(id, event, opts) {
-      const record = await load(opts.tenantId, id);
+      const record = await currentState(opts.tenantId, id);
       const def = defOf(record.kind);
       const valid = validateEvent(def, event);
       const claim = claimOf(opts.tenantId, opts.idempotencyKey, { op: 'send', id, event: valid });
@@ -673,7 +686,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const live = lives.get(id);
       if (live) void drain(live);
       if (!opts.waitFor) {
-        return { seq, view: publicView(newest(live?.lastState ?? null, stateOf(record))) };
+        return { seq, view: publicView(newest(live?.lastState ?? null, record)) };
       }
       const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
       const deadline = clock.now() + timeoutMs;

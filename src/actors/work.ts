@@ -12,7 +12,7 @@ import { derivedId } from '../ids.js';
 import type { IntentContext, IntentRegistry } from '../intents/index.js';
 import { isExpired, type ArtifactRef, type ContractDecision, type ContractRequest, type GrantedContract, type Realm } from '../machines/index.js';
 import type { ActorKind, BulkStepInput, ChunkOutput, PlanOutput, RespondInput, RespondOutput, RunIntentInput, RunIntentOutput } from '../machines/index.js';
-import type { ActorStore, Stores } from '../persistence/ports.js';
+import type { Stores } from '../persistence/ports.js';
 import type { ContractService } from './contracts.js';
 import { storedSpawn } from './kinds.js';
 
@@ -27,6 +27,8 @@ export interface WorkDeps {
   respond: AgentResponder;
   /** The grant minted by an actor's contract state in this process, by actor id. */
   grants: Map<string, GrantedContract>;
+  /** Spawn inputs of the actors this process runs, by actor id (saves a store read per step). */
+  spawnInputs: ReadonlyMap<string, unknown>;
 }
 
 interface StepIds {
@@ -92,10 +94,14 @@ function intentContext(deps: WorkDeps, ids: StepIds, actorKind: ActorKind, signa
   };
 }
 
-async function paramsOf(actors: ActorStore, tenantId: string, actorId: string, kind: ActorKind): Promise<unknown> {
-  const record = await actors.get(tenantId, actorId);
-  if (!record) throw new AppError('not-found', `No actor ${actorId}`);
-  const spawn = storedSpawn(kind, record.input);
+async function paramsOf(deps: WorkDeps, tenantId: string, actorId: string, kind: ActorKind): Promise<unknown> {
+  let input = deps.spawnInputs.get(actorId);
+  if (input === undefined) {
+    const record = await deps.stores.actors.get(tenantId, actorId);
+    if (!record) throw new AppError('not-found', `No actor ${actorId}`);
+    input = record.input;
+  }
+  const spawn = storedSpawn(kind, input);
   return 'params' in spawn ? spawn.params : undefined;
 }
 
@@ -110,7 +116,7 @@ export function workActors(deps: WorkDeps) {
     runIntent: fromPromise<RunIntentOutput, RunIntentInput>(async ({ input, signal }) => {
       const grant = await grantFor(deps, input);
       const def = deps.intents.get(input.intent);
-      const params = deps.intents.validate(input.intent, await paramsOf(deps.stores.actors, input.tenantId, input.actorId, 'execution'));
+      const params = deps.intents.validate(input.intent, await paramsOf(deps, input.tenantId, input.actorId, 'execution'));
       const artifacts = await def.handler(intentContext(deps, input, 'execution', signal), params, grant);
       return { artifacts };
     }),
@@ -123,13 +129,13 @@ export function workActors(deps: WorkDeps) {
     planBulk: fromPromise<PlanOutput, BulkStepInput>(async ({ input, signal }) => {
       const grant = await grantFor(deps, input);
       const def = deps.intents.getBulk(input.intent);
-      const params = deps.intents.validate(input.intent, await paramsOf(deps.stores.actors, input.tenantId, input.actorId, 'bulkOperation'), true);
+      const params = deps.intents.validate(input.intent, await paramsOf(deps, input.tenantId, input.actorId, 'bulkOperation'), true);
       return def.plan(intentContext(deps, input, 'bulkOperation', signal), params, grant);
     }),
     runChunk: fromPromise<ChunkOutput, BulkStepInput & { chunk: number }>(async ({ input, signal }) => {
       const grant = await grantFor(deps, input);
       const def = deps.intents.getBulk(input.intent);
-      const params = deps.intents.validate(input.intent, await paramsOf(deps.stores.actors, input.tenantId, input.actorId, 'bulkOperation'), true);
+      const params = deps.intents.validate(input.intent, await paramsOf(deps, input.tenantId, input.actorId, 'bulkOperation'), true);
       return def.chunk(intentContext(deps, input, 'bulkOperation', signal), params, grant, input.chunk);
     }),
   };

@@ -125,11 +125,16 @@ export function createSqliteActorStore(db: Db): ActorStore {
     event: db.prepare<[string, string, number], MailboxRow>(
       `SELECT * FROM mailbox WHERE actor_id = ? AND tenant_id = ? AND seq = ?`,
     ),
-    commit: db.prepare(`UPDATE actors SET status = @status, final = @final, value = @value, tags = @tags,
+    // Two statements, so that a commit that does not end the actor leaves the columns of the
+    // claim and owner indexes alone (SQLite rewrites an index whose column is SET).
+    commit: db.prepare(`UPDATE actors SET status = @status, value = @value, tags = @tags,
       snapshot = @snapshot, machine_version = @machine_version, contract_id = @contract_id, output = @output, error = @error,
-      timers = @timers, applied_seq = @applied_seq, version = version + 1, updated_at = @updated_at,
-      owner_id = CASE WHEN @final = 1 THEN NULL ELSE owner_id END
-      WHERE id = @id AND version = @expected AND owner_id = @owner_id AND epoch = @epoch`),
+      timers = @timers, applied_seq = @applied_seq, version = version + 1, updated_at = @updated_at
+      WHERE id = @id AND version = @expected AND owner_id = @owner_id AND epoch = @epoch AND final = 0`),
+    commitFinal: db.prepare(`UPDATE actors SET status = @status, final = 1, value = @value, tags = @tags,
+      snapshot = @snapshot, machine_version = @machine_version, contract_id = @contract_id, output = @output, error = @error,
+      timers = @timers, applied_seq = @applied_seq, version = version + 1, updated_at = @updated_at, owner_id = NULL
+      WHERE id = @id AND version = @expected AND owner_id = @owner_id AND epoch = @epoch AND final = 0`),
     outcome: db.prepare(`UPDATE mailbox SET outcome = ?, error = ? WHERE actor_id = ? AND seq = ?`),
     refuseRest: db.prepare(`UPDATE mailbox SET outcome = 'refused', error = ? WHERE actor_id = ? AND seq > ? AND outcome = 'pending'`),
     claimable: db.prepare<[number, number], { id: string }>(
@@ -252,13 +257,12 @@ export function createSqliteActorStore(db: Db): ActorStore {
     async commit(id, owner, expectedVersion, patch: CommitPatch) {
       return immediate(db, () => {
         const final = isFinalStatus(patch.status) ? 1 : 0;
-        const res = s.commit.run({
+        const res = (final === 1 ? s.commitFinal : s.commit).run({
           id,
           expected: expectedVersion,
           owner_id: owner.ownerId,
           epoch: owner.epoch,
           status: patch.status,
-          final,
           value: json(patch.value),
           tags: JSON.stringify(patch.tags),
           snapshot: json(patch.snapshot),
