@@ -34,6 +34,7 @@ import {
   type MailboxEntry,
   type Page,
   type Stores,
+  type TimerRecord,
 } from '../persistence/ports.js';
 import { createContractService, type ContractService } from './contracts.js';
 import { createHub } from './hub.js';
@@ -143,6 +144,10 @@ interface Live {
   waitingAtDoor: boolean;
   closed: boolean;
   lastState: ActorState | null;
+  /** The XState snapshot object last written (snapshots are immutable: identity means unchanged). */
+  committed: unknown;
+  /** The delayed events last written, as a comparable key. */
+  committedTimers: string;
 }
 
 const DEFAULTS = {
@@ -259,6 +264,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return state;
   }
 
+  function timerKey(timers: readonly TimerRecord[]): string {
+    return timers.map((t) => `${t.id}@${t.deadline}`).join('|');
+  }
+
+  function sameTimers(live: Live): boolean {
+    return timerKey(pendingTimers(live.actor, live.deadlines, clock.now())) === live.committedTimers;
+  }
+
   function patchOf(live: Live): CommitPatch {
     const snap = live.actor.getSnapshot() as AnyMachineSnapshot;
     const { status, error, output } = classify(snap);
@@ -293,30 +306,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
   }
 
-  /**
-   * Events accepted but not yet applied when the actor ends will never be applied: the commit
-   * that ends the actor refuses them (`actor-final`), so none stays pending and no caller
-   * waiting for one hangs. After that commit the store refuses new events itself.
-   */
-  async function refuseLeftovers(live: Live, patch: CommitPatch): Promise<void> {
-    const marked = new Set(patch.outcomes.map((o) => o.seq));
-    for (const entry of await stores.actors.pending(live.tenantId, live.id, patch.appliedSeq)) {
-      if (marked.has(entry.seq)) continue;
-      patch.outcomes.push({
-        seq: entry.seq,
-        outcome: 'refused',
-        error: new AppError('actor-final', `Actor ${live.id} ended before event ${entry.seq} was applied`).toProblem(),
-      });
-      patch.appliedSeq = Math.max(patch.appliedSeq, entry.seq);
-    }
-  }
-
   async function commitOnce(live: Live): Promise<void> {
+    const snap = live.actor.getSnapshot();
+    if (snap === live.committed && live.outcomes.length === 0 && sameTimers(live)) return;
     const patch = patchOf(live);
     try {
-      if (isFinalStatus(patch.status)) await refuseLeftovers(live, patch);
       const version = await stores.actors.commit(live.id, { ownerId, epoch: live.epoch }, live.version, patch);
       live.version = version;
+      live.committed = snap;
+      live.committedTimers = timerKey(patch.timers);
       const state = stateFromLive(live, patch, version);
       live.lastState = state;
       hub.publish(state);
@@ -421,23 +419,34 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
 
   /**
-   * Starts (fresh) or restores (stored snapshot) an actor this process holds the lease of.
-   * Throws `machine-version-unknown` for a snapshot it cannot migrate.
+   * Creates (not yet started) the XState actor of a record: restored from its stored
+   * snapshot, or fresh from its spawn input. Throws `machine-version-unknown` for a snapshot
+   * it cannot migrate.
    */
-  function activate(record: ActorRecord): Live {
+  function prepare(record: ActorRecord): AnyActor {
     const def = defOf(record.kind);
     const machine = machines.get(record.kind);
     if (!machine) throw new AppError('kind-unknown', `Unknown actor kind ${record.kind}`);
-    const snapshot = record.snapshot ? migrateSnapshot(def, record.machineVersion, record.snapshot) : null;
-    const actor = snapshot
-      ? createActor(machine, { snapshot: snapshot as unknown as AnyMachineSnapshot, clock })
-      : createActor(machine, { input: machineInputOf(record.id, record.tenantId, storedSpawn(record.kind, record.input)), clock });
+    if (record.snapshot) {
+      const snapshot = migrateSnapshot(def, record.machineVersion, record.snapshot);
+      return createActor(machine, { snapshot: snapshot as unknown as AnyMachineSnapshot, clock });
+    }
+    return createActor(machine, { input: machineInputOf(record.id, record.tenantId, storedSpawn(record.kind, record.input)), clock });
+  }
+
+  /**
+   * Runs an actor this process holds the lease of. `fresh` is the actor prepared at spawn,
+   * whose initial snapshot the record already holds; otherwise the record is restored, its
+   * delayed events re-armed and its pending mailbox drained.
+   */
+  function activate(record: ActorRecord, fresh?: AnyActor): Live {
+    const actor = fresh ?? prepare(record);
     spawnInputs.set(record.id, record.input);
     const live: Live = {
       id: record.id,
       tenantId: record.tenantId,
       kind: record.kind,
-      def,
+      def: defOf(record.kind),
       createdAt: record.createdAt,
       epoch: record.epoch,
       actor,
@@ -452,6 +461,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       waitingAtDoor: false,
       closed: false,
       lastState: stateOf(record),
+      committed: fresh ? actor.getSnapshot() : null,
+      committedTimers: '',
     };
     lives.set(record.id, live);
     const changed = () => {
@@ -471,7 +482,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       complete: changed,
     });
     actor.start();
-    if (snapshot) rearmTimers(actor, record.timers, clock.now(), live.deadlines);
+    if (!fresh) rearmTimers(actor, record.timers, clock.now(), live.deadlines);
     void requestCommit(live);
     if (record.lastSeq > record.appliedSeq) void drain(live);
     return live;
@@ -657,6 +668,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         createdAt: nowIso,
         updatedAt: nowIso,
       };
+      // The initial state (created → contract) is computed before the record is written and
+      // stored with it, so the actor's first state costs no second write.
+      const actor = prepare(record);
+      const initial = actor.getSnapshot() as AnyMachineSnapshot;
+      const first = classify(initial);
+      record.status = first.status;
+      record.value = initial.value;
+      record.tags = [...initial.tags].sort();
+      record.snapshot = actor.getPersistedSnapshot() as Record<string, unknown>;
       const result = await stores.actors.create(record, claim);
       if (!result.fresh) {
         if (claim && result.requestHash !== claim.requestHash) {
@@ -666,7 +686,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       }
       if (closed) return { id: record.id, fresh: true };
       try {
-        activate(record);
+        activate(record, actor);
       } catch (e) {
         refuse(record, e);
       }

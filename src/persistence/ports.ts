@@ -154,7 +154,8 @@ export interface ActorStore {
    * and the stored lease is held by `ownerId` at `epoch`; otherwise throws `lease-lost` (the
    * lease moved) or `version-conflict`. Returns the new version. A commit to a final status
    * also refuses (`actor-final`), in the same write, every mailbox event beyond
-   * `patch.appliedSeq` still pending, so no accepted event stays pending forever.
+   * `patch.appliedSeq` still pending (the applied mark then covers them), so no accepted
+   * event stays pending forever.
    */
   commit(id: string, owner: { ownerId: string; epoch: number }, expectedVersion: number, patch: CommitPatch): Promise<number>;
 

@@ -133,7 +133,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
       WHERE id = @id AND version = @expected AND owner_id = @owner_id AND epoch = @epoch AND final = 0`),
     commitFinal: db.prepare(`UPDATE actors SET status = @status, final = 1, value = @value, tags = @tags,
       snapshot = @snapshot, machine_version = @machine_version, contract_id = @contract_id, output = @output, error = @error,
-      timers = @timers, applied_seq = @applied_seq, version = version + 1, updated_at = @updated_at, owner_id = NULL
+      timers = @timers, applied_seq = MAX(@applied_seq, last_seq), version = version + 1, updated_at = @updated_at, owner_id = NULL
       WHERE id = @id AND version = @expected AND owner_id = @owner_id AND epoch = @epoch AND final = 0`),
     outcome: db.prepare(`UPDATE mailbox SET outcome = ?, error = ? WHERE actor_id = ? AND seq = ?`),
     refuseRest: db.prepare(`UPDATE mailbox SET outcome = 'refused', error = ? WHERE actor_id = ? AND seq > ? AND outcome = 'pending'`),
