@@ -43,14 +43,15 @@ const SENDS = envInt('BENCH_SENDS', 2000);
 
 /** Runs one system in this process and prints its result as one prefixed JSON line. */
 async function runOne(system: SystemName): Promise<void> {
-  const base: SystemOptions = { n: N, warmup: 200, concurrency: CONCURRENCY };
+  // Every system warms up until the JIT has settled, so the ratios compare steady states.
+  const base: SystemOptions = { n: N, warmup: envInt('BENCH_WARMUP', 1000), concurrency: CONCURRENCY };
   let result: SystemResult;
   switch (system) {
     case 'floor':
       result = await (await import('./runtime/floor.js')).runFloor(base);
       break;
     case 'langgraph':
-      result = await (await import('./runtime/langgraph.js')).runLangGraph({ ...base, n: LANGGRAPH_N, warmup: 50 });
+      result = await (await import('./runtime/langgraph.js')).runLangGraph({ ...base, n: LANGGRAPH_N, warmup: 100 });
       break;
     case 'symphainy':
       result = await (await import('./runtime/symphainy.js')).runSymphainy({ ...base, sends: SENDS });
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
   console.log(table([header, ...body]));
   console.log(
     'states/wf: durable states stored per workflow (floor: snapshots written; langgraph: checkpoints per thread;\n' +
-      '  symphainy: snapshot version at done). rows/wf: rows changed per workflow, from SQLite total_changes().',
+      '  symphainy: states stored, the spawn record plus one per commit). rows/wf: rows changed per workflow, from SQLite total_changes().',
   );
 
   console.log("\nSymphainy send(MESSAGE, { waitFor: { tag: 'waiting' } }) on agent sessions (one session per caller):");

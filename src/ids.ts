@@ -23,10 +23,18 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+// Random bytes are drawn in blocks: one system call per 256 ids instead of one per id.
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
 function encodeRandom(bytes: number): string {
-  const buf = randomBytes(bytes);
+  if (poolAt + bytes > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
   let out = '';
-  for (const b of buf) out += CROCKFORD[b % 32];
+  for (let i = 0; i < bytes; i++) out += CROCKFORD[(pool[poolAt + i] ?? 0) % 32];
+  poolAt += bytes;
   return out;
 }
 

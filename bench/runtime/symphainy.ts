@@ -74,7 +74,8 @@ export async function runSymphainy(options: SystemOptions & { sends: number }): 
       const view = await runtime.waitFor(id, { ...TENANT, until: 'done', timeoutMs: TIMEOUT_MS });
       if (view.status !== 'done') throw new Error(`symphainy: execution ${id} ended ${view.status}`);
       executions++;
-      versions += view.version;
+      // The spawn record holds the first state (version 0); each later commit adds one.
+      versions += view.version + 1;
     }
     const { passes, rowsWrittenPerWorkflow } = await measureLevels(db, options, execution);
 
@@ -98,7 +99,7 @@ export async function runSymphainy(options: SystemOptions & { sends: number }): 
           free.push(sid);
         }
       };
-      await runPass(Math.min(options.warmup, 50), concurrency, message);
+      await runPass(Math.min(options.warmup, 500), concurrency, message);
       send.push(await runPass(options.sends, concurrency, message));
       for (const sid of sessions) await runtime.stop(sid, TENANT);
     }

@@ -76,7 +76,9 @@ describe('HTTP edge', () => {
     const session = await req('/v1/actors', { method: 'POST', body: JSON.stringify({ kind: 'agentSession', input: {} }) });
     const sessionId = ((await session.json()) as { id: string }).id;
     await h.runtime.waitFor(sessionId, { tenantId: 'alpha', until: { tag: 'waiting' }, timeoutMs: 5000 });
-    await req('/v1/actors', { method: 'POST', body: JSON.stringify({ kind: 'agentSession', input: {} }), headers: { 'idempotency-key': 'k1' } });
+    const keyed = await req('/v1/actors', { method: 'POST', body: JSON.stringify({ kind: 'agentSession', input: {} }), headers: { 'idempotency-key': 'k1' } });
+    const keyedId = ((await keyed.json()) as { id: string }).id;
+    await h.runtime.waitFor(keyedId, { tenantId: 'alpha', until: { tag: 'waiting' }, timeoutMs: 5000 });
     const before = await storeCounts();
 
     const cases: [string, Response | Promise<Response>, number, string][] = [

@@ -3,7 +3,7 @@
  * `ActorStore` on SQLite. Every write runs in `BEGIN IMMEDIATE`, so the compare-and-set is
  * safe across processes sharing the file.
  */
-import { AppError, type Problem } from '../../errors.js';
+import { AppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
 import {
   isFinalStatus,
   type ActorListFilter,
@@ -16,7 +16,7 @@ import {
   type MailboxEntry,
   type Page,
 } from '../ports.js';
-import { immediate, type Db } from './db.js';
+import { createWriteBatcher, immediate, type Db } from './db.js';
 
 interface ActorRow {
   id: string;
@@ -97,9 +97,20 @@ function toEntry(r: MailboxRow): MailboxEntry {
   };
 }
 
+/** The stored refusal of an event the actor ended before applying (no stack captured). */
+function endedBeforeApplied(actorId: string): string {
+  return JSON.stringify({
+    type: PROBLEM_TYPE_PREFIX + 'actor-final',
+    code: 'actor-final',
+    title: ProblemTitles['actor-final'],
+    detail: `Actor ${actorId} ended before this event was applied`,
+  } satisfies Problem);
+}
+
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 
 export function createSqliteActorStore(db: Db): ActorStore {
+  const batcher = createWriteBatcher(db);
   const s = {
     insert: db.prepare(`INSERT INTO actors (id, tenant_id, kind, status, final, value, tags, machine_id, machine_version,
       snapshot, input, contract_id, output, error, timers, version, applied_seq, last_seq, owner_id, lease_until, epoch,
@@ -159,7 +170,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
 
   return {
     async create(record, idempotency) {
-      return immediate(db, (): IdempotentResult<string> => {
+      return batcher.write((): IdempotentResult<string> => {
         if (idempotency) {
           const prior = replayed(record.tenantId, 'spawn', idempotency);
           if (prior) return { fresh: false, value: JSON.parse(prior.result) as string, requestHash: prior.request_hash };
@@ -226,7 +237,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
     },
 
     async append(tenantId, actorId, event, acceptedAt, idempotency) {
-      return immediate(db, (): IdempotentResult<number> => {
+      return batcher.write((): IdempotentResult<number> => {
         const scope = `send:${actorId}`;
         if (idempotency) {
           const prior = replayed(tenantId, scope, idempotency);
@@ -255,7 +266,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
     },
 
     async commit(id, owner, expectedVersion, patch: CommitPatch) {
-      return immediate(db, () => {
+      return batcher.write(() => {
         const final = isFinalStatus(patch.status) ? 1 : 0;
         const res = (final === 1 ? s.commitFinal : s.commit).run({
           id,
@@ -285,8 +296,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
         for (const o of patch.outcomes) s.outcome.run(o.outcome, json(o.error), id, o.seq);
         if (final === 1) {
           // Events accepted after the owner last read its mailbox can no longer apply.
-          const problem = new AppError('actor-final', `Actor ${id} ended before this event was applied`).toProblem();
-          s.refuseRest.run(JSON.stringify(problem), id, patch.appliedSeq);
+          s.refuseRest.run(endedBeforeApplied(id), id, patch.appliedSeq);
         }
         return expectedVersion + 1;
       });

@@ -118,5 +118,89 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
 
 /** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before any read. */
 export function immediate<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
+  return runnerOf(db).immediate(fn) as T;
+}
+
+type Runner = ReturnType<Db['transaction']>;
+const runners = new WeakMap<Db, Runner>();
+
+/** One transaction wrapper per connection, reused: better-sqlite3 builds one per `transaction()` call. */
+function runnerOf(db: Db): Runner {
+  let runner = runners.get(db);
+  if (!runner) {
+    runner = db.transaction((fn: () => unknown) => fn());
+    runners.set(db, runner);
+  }
+  return runner;
+}
+
+/**
+ * Group commit: writes requested in the same run of the microtask queue go to SQLite in one
+ * `BEGIN IMMEDIATE` transaction, each inside its own savepoint, so a write that throws is
+ * undone alone and fails alone. A write's promise settles only after the whole transaction
+ * committed, so nothing is acknowledged before it is durable. Several concurrent actors then
+ * share one commit (and, on a file shared by processes, one lock acquisition).
+ */
+export interface WriteBatcher {
+  write<T>(fn: () => T): Promise<T>;
+}
+
+interface PendingWrite {
+  fn: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export function createWriteBatcher(db: Db): WriteBatcher {
+  let queue: PendingWrite[] = [];
+  let scheduled = false;
+
+  function flush(): void {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    const only = batch.length === 1 ? batch[0] : undefined;
+    if (only) {
+      // Alone in its turn: its own transaction is its savepoint.
+      try {
+        only.resolve(immediate(db, only.fn));
+      } catch (error) {
+        only.reject(error);
+      }
+      return;
+    }
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      immediate(db, () => {
+        const savepoint = runnerOf(db);
+        for (const w of batch) {
+          try {
+            outcomes.push({ ok: true, value: savepoint(w.fn) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o?.ok) w.resolve(o.value);
+      else w.reject(o?.error);
+    });
+  }
+
+  return {
+    write<T>(fn: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+        if (!scheduled) {
+          scheduled = true;
+          queueMicrotask(flush);
+        }
+      });
+    },
+  };
 }
