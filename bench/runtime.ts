@@ -165,8 +165,8 @@ async function main(): Promise<void> {
       ['Symphainy / floor', ...CONCURRENCY.map((c) => fmtRatio(ratio('symphainy', 'floor', c))), `>= ${TARGETS.vsFloor}x`, ...CONCURRENCY.map((c) => verdict(ratio('symphainy', 'floor', c), TARGETS.vsFloor))],
     ]),
   );
-  const sync = SYSTEMS.map((s) => `${s} ${results.get(s)?.journalMode ?? '?'}/${results.get(s)?.synchronous ?? '?'}`).join(', ');
-  console.log(`\nSQLite settings read back with PRAGMA journal_mode / synchronous: ${sync}`);
+  const sync = SYSTEMS.map((s) => `${s} ${results.get(s)?.journalMode ?? '?'}/${results.get(s)?.synchronous ?? '?'}/${results.get(s)?.walAutocheckpoint ?? '?'}`).join(', ');
+  console.log(`\nSQLite settings read back with PRAGMA journal_mode / synchronous / wal_autocheckpoint: ${sync}`);
 
   console.log(
     `BENCH_JSON ${JSON.stringify({

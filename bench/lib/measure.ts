@@ -65,14 +65,15 @@ export function tempDir(prefix: string): { dir: string; dispose(): void } {
 const SYNCHRONOUS_NAMES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 
 /** The connection's `synchronous` and `journal_mode`, read back with PRAGMA. */
-export function readDurability(db: Database.Database): { synchronous: string; journalMode: string } {
+export function readDurability(db: Database.Database): { synchronous: string; journalMode: string; walAutocheckpoint: number } {
   const level = Number(db.pragma('synchronous', { simple: true }));
   const journalMode = String(db.pragma('journal_mode', { simple: true })).toUpperCase();
-  return { synchronous: SYNCHRONOUS_NAMES[level] ?? `unknown(${level})`, journalMode };
+  const walAutocheckpoint = Number(db.pragma('wal_autocheckpoint', { simple: true }));
+  return { synchronous: SYNCHRONOUS_NAMES[level] ?? `unknown(${level})`, journalMode, walAutocheckpoint };
 }
 
 /** The SQLite settings every system in a comparison is given. */
-export const SQLITE_SETTINGS = { journalMode: 'WAL', synchronous: 'NORMAL' } as const;
+export const SQLITE_SETTINGS = { journalMode: 'WAL', synchronous: 'NORMAL', walAutocheckpoint: 10_000 } as const;
 
 /** Rows changed on this connection since it opened (`total_changes()`). */
 export function totalChanges(db: Database.Database): number {

@@ -31,6 +31,7 @@ export async function runFloor(options: SystemOptions): Promise<SystemResult> {
   try {
     db.pragma(`journal_mode = ${SQLITE_SETTINGS.journalMode}`);
     db.pragma(`synchronous = ${SQLITE_SETTINGS.synchronous}`);
+    db.pragma(`wal_autocheckpoint = ${SQLITE_SETTINGS.walAutocheckpoint}`);
     db.exec('CREATE TABLE snapshots (id TEXT PRIMARY KEY, version INTEGER NOT NULL, snapshot TEXT NOT NULL)');
     const upsert = db.prepare(
       'INSERT INTO snapshots (id, version, snapshot) VALUES (?, ?, ?) ' +

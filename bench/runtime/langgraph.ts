@@ -23,6 +23,7 @@ export async function runLangGraph(options: SystemOptions): Promise<SystemResult
   try {
     db.pragma(`journal_mode = ${SQLITE_SETTINGS.journalMode}`);
     db.pragma(`synchronous = ${SQLITE_SETTINGS.synchronous}`);
+    db.pragma(`wal_autocheckpoint = ${SQLITE_SETTINGS.walAutocheckpoint}`);
     const checkpointer = new SqliteSaver(db);
 
     const graph = new StateGraph(WorkflowState)

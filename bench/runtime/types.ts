@@ -20,6 +20,8 @@ export interface SystemResult {
   readonly description: string;
   /** Read back with `PRAGMA synchronous` / `PRAGMA journal_mode` on the connection that wrote. */
   readonly synchronous: string;
+  /** `PRAGMA wal_autocheckpoint` read back (pages). */
+  readonly walAutocheckpoint: number;
   readonly journalMode: string;
   /**
    * Durable states per workflow: snapshots written (floor), checkpoints per thread

@@ -2,11 +2,13 @@
  * @module actors/hub
  * The process's hub of subscriptions: the latest state of every watched actor, fed by the
  * owner's commits (and, across processes, by polling the store), and the callers waiting on
- * each. The latest states live in an `@xstate/store` store; waiters are indexed by actor id,
- * so a commit costs the same however many other actors are watched. One store poll runs per
- * watched actor, whatever the number of its waiters.
+ * each, indexed by actor id so a commit costs the same however many other actors are
+ * watched. One store poll runs per watched actor, whatever the number of its waiters.
+ *
+ * Plain maps, not an `@xstate/store` store as DESIGN.md section 4 first sketched: the store's
+ * immutable context copy and event dispatch on every commit were a measurable share of an
+ * execution's cost (bench/runtime.ts), and nothing here needs its selectors.
  */
-import { createStore } from '@xstate/store';
 import type { Clock } from '../clock.js';
 import type { ActorState } from './view.js';
 
@@ -41,36 +43,16 @@ interface Watch {
   poller: unknown;
   refresh: () => Promise<ActorState | null>;
   pollMs: number;
+  latest: ActorState | null;
 }
 
 export function createHub(clock: Clock): Hub {
-  const states = createStore({
-    context: { latest: {} as Record<string, ActorState> },
-    on: {
-      committed: (ctx, e: { state: ActorState }) => {
-        const prior = ctx.latest[e.state.id];
-        if (prior && prior.version >= e.state.version) return ctx;
-        return { latest: { ...ctx.latest, [e.state.id]: e.state } };
-      },
-      forget: (ctx, e: { id: string }) => {
-        if (!(e.id in ctx.latest)) return ctx;
-        const { [e.id]: _gone, ...latest } = ctx.latest;
-        return { latest };
-      },
-    },
-  });
   const watches = new Map<string, Watch>();
 
-  function latest(id: string): ActorState | undefined {
-    return states.getSnapshot().context.latest[id];
-  }
-
-  function offer(id: string, state: ActorState): void {
-    states.trigger.committed({ state });
-    const watch = watches.get(id);
-    const now = latest(id);
-    if (!watch || !now) return;
-    for (const w of [...watch.waiters]) if (w.until(now)) w.settle(now);
+  function offer(watch: Watch, state: ActorState): void {
+    if (watch.latest && watch.latest.version >= state.version) return;
+    watch.latest = state;
+    for (const w of [...watch.waiters]) if (w.until(state)) w.settle(state);
   }
 
   function schedulePoll(id: string, watch: Watch): void {
@@ -79,7 +61,7 @@ export function createHub(clock: Clock): Hub {
         .refresh()
         .then((s) => {
           if (watches.get(id) !== watch) return;
-          if (s) offer(id, s);
+          if (s) offer(watch, s);
           if (watches.get(id) === watch) schedulePoll(id, watch);
         })
         .catch((e: unknown) => {
@@ -90,14 +72,15 @@ export function createHub(clock: Clock): Hub {
 
   return {
     publish(state) {
-      if (watches.has(state.id)) offer(state.id, state);
+      const watch = watches.get(state.id);
+      if (watch) offer(watch, state);
     },
     waitFor(id, until, options) {
       if (options.current && until(options.current)) return Promise.resolve(options.current);
       return new Promise<ActorState>((resolve, reject) => {
         let watch = watches.get(id);
         if (!watch) {
-          watch = { waiters: new Set(), poller: null, refresh: options.refresh, pollMs: options.pollMs };
+          watch = { waiters: new Set(), poller: null, refresh: options.refresh, pollMs: options.pollMs, latest: null };
           watches.set(id, watch);
           schedulePoll(id, watch);
         }
@@ -111,7 +94,6 @@ export function createHub(clock: Clock): Hub {
             if (own.waiters.size === 0) {
               clock.clearTimeout(own.poller);
               watches.delete(id);
-              states.trigger.forget({ id });
             }
             if (s) resolve(s);
             else reject(error);
@@ -119,11 +101,8 @@ export function createHub(clock: Clock): Hub {
         };
         own.waiters.add(waiter);
         timer = clock.setTimeout(() => waiter.settle(null, options.onTimeout()), options.timeoutMs);
-        if (options.current) offer(id, options.current);
-        else {
-          const known = latest(id);
-          if (known && until(known)) waiter.settle(known);
-        }
+        if (options.current) offer(own, options.current);
+        if (own.latest && until(own.latest)) waiter.settle(own.latest);
       });
     },
     watchedCount: () => watches.size,

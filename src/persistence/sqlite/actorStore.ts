@@ -149,7 +149,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
     outcome: db.prepare(`UPDATE mailbox SET outcome = ?, error = ? WHERE actor_id = ? AND seq = ?`),
     refuseRest: db.prepare(`UPDATE mailbox SET outcome = 'refused', error = ? WHERE actor_id = ? AND seq > ? AND outcome = 'pending'`),
     claimable: db.prepare<[number, number], { id: string }>(
-      `SELECT id FROM actors WHERE final = 0 AND (owner_id IS NULL OR lease_until < ?) ORDER BY id LIMIT ?`,
+      `SELECT id FROM actors WHERE final = 0 AND (owner_id IS NULL OR lease_until < ?) LIMIT ?`,
     ),
     take: db.prepare(`UPDATE actors SET owner_id = ?, lease_until = ?, epoch = epoch + 1
       WHERE id = ? AND final = 0 AND (owner_id IS NULL OR lease_until < ?)`),

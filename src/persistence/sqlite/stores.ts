@@ -184,13 +184,32 @@ export function createFileBlobStore(db: Db, dir: string): BlobStore {
   };
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export function createSqliteContractStore(db: Db): ContractStore {
   const list = db.prepare<[string], { doc: string }>(`SELECT doc FROM contracts WHERE tenant_id = ? ORDER BY created_at, id`);
   const get = db.prepare<[string, string], { doc: string }>(`SELECT doc FROM contracts WHERE id = ? AND tenant_id = ?`);
   const any = db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM contracts WHERE tenant_id = ?`);
   const insert = db.prepare(`INSERT INTO contracts (id, tenant_id, issued_by, created_at, doc) VALUES (?, ?, ?, ?, ?)`);
   const update = db.prepare(`UPDATE contracts SET doc = ? WHERE id = ? AND tenant_id = ?`);
-  const parse = (r: { doc: string }) => JSON.parse(r.doc) as BoundaryContract;
+  // Every contract decision reads the tenant's contracts: parsed documents are kept (frozen,
+  // keyed by their exact text, so a changed contract is parsed afresh).
+  const parsed = new Map<string, BoundaryContract>();
+  const parse = (r: { doc: string }): BoundaryContract => {
+    let c = parsed.get(r.doc);
+    if (!c) {
+      if (parsed.size >= 1024) parsed.clear();
+      c = deepFreeze(JSON.parse(r.doc) as BoundaryContract);
+      parsed.set(r.doc, c);
+    }
+    return c;
+  };
   const write = (c: BoundaryContract) => insert.run(c.id, c.tenantId, c.issuedBy, c.createdAt, JSON.stringify(c));
   function patch(tenantId: string, id: string, change: (c: BoundaryContract) => BoundaryContract): boolean {
     return immediate(db, () => {
