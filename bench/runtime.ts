@@ -37,7 +37,7 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
-const N = envInt('BENCH_N', 2000);
+const N = envInt('BENCH_N', 4000);
 const LANGGRAPH_N = envInt('BENCH_LANGGRAPH_N', 400);
 const SENDS = envInt('BENCH_SENDS', 2000);
 

@@ -268,14 +268,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return timers.map((t) => `${t.id}@${t.deadline}`).join('|');
   }
 
-  function sameTimers(live: Live): boolean {
-    return timerKey(pendingTimers(live.actor, live.deadlines, clock.now())) === live.committedTimers;
-  }
-
-  function patchOf(live: Live): CommitPatch {
+  function patchOf(live: Live, timers: TimerRecord[]): CommitPatch {
     const snap = live.actor.getSnapshot() as AnyMachineSnapshot;
     const { status, error, output } = classify(snap);
-    const timers = isFinalStatus(status) ? [] : pendingTimers(live.actor, live.deadlines, clock.now());
     const context = snap.context as { contractId?: unknown } | undefined;
     return {
       status,
@@ -308,8 +303,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   async function commitOnce(live: Live): Promise<void> {
     const snap = live.actor.getSnapshot();
-    if (snap === live.committed && live.outcomes.length === 0 && sameTimers(live)) return;
-    const patch = patchOf(live);
+    const final = (snap as AnyMachineSnapshot).status !== 'active';
+    const timers = final ? [] : pendingTimers(live.actor, live.deadlines, clock.now());
+    if (snap === live.committed && live.outcomes.length === 0 && timerKey(timers) === live.committedTimers) return;
+    const patch = patchOf(live, timers);
     try {
       const version = await stores.actors.commit(live.id, { ownerId, epoch: live.epoch }, live.version, patch);
       live.version = version;
@@ -441,7 +438,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
    */
   function activate(record: ActorRecord, fresh?: AnyActor): Live {
     const actor = fresh ?? prepare(record);
-    spawnInputs.set(record.id, record.input);
+    // Parameters validated by this process at spawn are kept; restored actors read theirs back and re-validate.
+    if (fresh) spawnInputs.set(record.id, record.input);
     const live: Live = {
       id: record.id,
       tenantId: record.tenantId,

@@ -94,15 +94,21 @@ function intentContext(deps: WorkDeps, ids: StepIds, actorKind: ActorKind, signa
   };
 }
 
-async function paramsOf(deps: WorkDeps, tenantId: string, actorId: string, kind: ActorKind): Promise<unknown> {
-  let input = deps.spawnInputs.get(actorId);
-  if (input === undefined) {
-    const record = await deps.stores.actors.get(tenantId, actorId);
-    if (!record) throw new AppError('not-found', `No actor ${actorId}`);
-    input = record.input;
+/**
+ * The validated parameters of an actor's intent: from memory when this process spawned or
+ * restored it (validated then), else read back from the record and validated again.
+ */
+async function paramsOf(deps: WorkDeps, ids: { tenantId: string; actorId: string; intent: string }, kind: ActorKind): Promise<unknown> {
+  const bulk = kind === 'bulkOperation';
+  const held = deps.spawnInputs.get(ids.actorId);
+  if (held !== undefined) {
+    const spawn = storedSpawn(kind, held);
+    return 'params' in spawn ? spawn.params : undefined;
   }
-  const spawn = storedSpawn(kind, input);
-  return 'params' in spawn ? spawn.params : undefined;
+  const record = await deps.stores.actors.get(ids.tenantId, ids.actorId);
+  if (!record) throw new AppError('not-found', `No actor ${ids.actorId}`);
+  const spawn = storedSpawn(kind, record.input);
+  return deps.intents.validate(ids.intent, 'params' in spawn ? spawn.params : undefined, bulk);
 }
 
 /** The implementations handed to `machine.provide({ actors })`, shared by every actor of a kind. */
@@ -116,7 +122,7 @@ export function workActors(deps: WorkDeps) {
     runIntent: fromPromise<RunIntentOutput, RunIntentInput>(async ({ input, signal }) => {
       const grant = await grantFor(deps, input);
       const def = deps.intents.get(input.intent);
-      const params = deps.intents.validate(input.intent, await paramsOf(deps, input.tenantId, input.actorId, 'execution'));
+      const params = await paramsOf(deps, input, 'execution');
       const artifacts = await def.handler(intentContext(deps, input, 'execution', signal), params, grant);
       return { artifacts };
     }),
@@ -129,13 +135,13 @@ export function workActors(deps: WorkDeps) {
     planBulk: fromPromise<PlanOutput, BulkStepInput>(async ({ input, signal }) => {
       const grant = await grantFor(deps, input);
       const def = deps.intents.getBulk(input.intent);
-      const params = deps.intents.validate(input.intent, await paramsOf(deps, input.tenantId, input.actorId, 'bulkOperation'), true);
+      const params = await paramsOf(deps, input, 'bulkOperation');
       return def.plan(intentContext(deps, input, 'bulkOperation', signal), params, grant);
     }),
     runChunk: fromPromise<ChunkOutput, BulkStepInput & { chunk: number }>(async ({ input, signal }) => {
       const grant = await grantFor(deps, input);
       const def = deps.intents.getBulk(input.intent);
-      const params = deps.intents.validate(input.intent, await paramsOf(deps, input.tenantId, input.actorId, 'bulkOperation'), true);
+      const params = await paramsOf(deps, input, 'bulkOperation');
       return def.chunk(intentContext(deps, input, 'bulkOperation', signal), params, grant, input.chunk);
     }),
   };
