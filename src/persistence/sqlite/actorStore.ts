@@ -204,7 +204,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
           s.idemPut.run(record.tenantId, 'spawn', idempotency.key, idempotency.requestHash, JSON.stringify(record.id), idempotency.expiresAt);
         }
         return { fresh: true, value: record.id };
-      });
+      }, { single: !idempotency });
     },
 
     async get(tenantId, id) {
@@ -299,7 +299,7 @@ export function createSqliteActorStore(db: Db): ActorStore {
           s.refuseRest.run(endedBeforeApplied(id), id, patch.appliedSeq);
         }
         return expectedVersion + 1;
-      });
+      }, { single: patch.outcomes.length === 0 && !isFinalStatus(patch.status) });
     },
 
     async claim(ownerId, nowMs, leaseMs, limit) {

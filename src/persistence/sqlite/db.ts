@@ -157,11 +157,17 @@ function runnerOf(db: Db): Runner {
  * share one commit (and, on a file shared by processes, one lock acquisition).
  */
 export interface WriteBatcher {
-  write<T>(fn: () => T): Promise<T>;
+  /**
+   * Queues `fn` for the next group commit. `single`: `fn` runs exactly one writing statement
+   * (and only reads after it), so when it is alone in its turn SQLite's own statement
+   * transaction suffices and the `BEGIN IMMEDIATE … COMMIT` round is skipped.
+   */
+  write<T>(fn: () => T, options?: { single?: boolean }): Promise<T>;
 }
 
 interface PendingWrite {
   fn: () => unknown;
+  single: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -178,7 +184,7 @@ export function createWriteBatcher(db: Db): WriteBatcher {
     if (only) {
       // Alone in its turn: its own transaction is its savepoint.
       try {
-        only.resolve(immediate(db, only.fn));
+        only.resolve(only.single ? only.fn() : immediate(db, only.fn));
       } catch (error) {
         only.reject(error);
       }
@@ -208,9 +214,9 @@ export function createWriteBatcher(db: Db): WriteBatcher {
   }
 
   return {
-    write<T>(fn: () => T): Promise<T> {
+    write<T>(fn: () => T, options: { single?: boolean } = {}): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+        queue.push({ fn, single: options.single === true, resolve: resolve as (value: unknown) => void, reject });
         if (!scheduled) {
           scheduled = true;
           queueMicrotask(flush);
