@@ -16,7 +16,7 @@ import {
   type MailboxEntry,
   type Page,
 } from '../ports.js';
-import { createWriteBatcher, immediate, type Db } from './db.js';
+import { atomically, createWriteBatcher, immediate, type Db } from './db.js';
 
 interface ActorRow {
   id: string;
@@ -146,6 +146,12 @@ export function createSqliteActorStore(db: Db): ActorStore {
       snapshot = @snapshot, machine_version = @machine_version, contract_id = @contract_id, output = @output, error = @error,
       timers = @timers, applied_seq = MAX(@applied_seq, last_seq), version = version + 1, updated_at = @updated_at, owner_id = NULL
       WHERE id = @id AND version = @expected AND owner_id = @owner_id AND epoch = @epoch AND final = 0`),
+    // The common final commit: nothing left in the mailbox beyond the mark, one statement.
+    commitFinalClean: db.prepare(`UPDATE actors SET status = @status, final = 1, value = @value, tags = @tags,
+      snapshot = @snapshot, machine_version = @machine_version, contract_id = @contract_id, output = @output, error = @error,
+      timers = @timers, applied_seq = @applied_seq, version = version + 1, updated_at = @updated_at, owner_id = NULL
+      WHERE id = @id AND version = @expected AND owner_id = @owner_id AND epoch = @epoch AND final = 0
+        AND last_seq <= @applied_seq`),
     outcome: db.prepare(`UPDATE mailbox SET outcome = ?, error = ? WHERE actor_id = ? AND seq = ?`),
     refuseRest: db.prepare(`UPDATE mailbox SET outcome = 'refused', error = ? WHERE actor_id = ? AND seq > ? AND outcome = 'pending'`),
     claimable: db.prepare<[number, number], { id: string }>(
@@ -266,26 +272,26 @@ export function createSqliteActorStore(db: Db): ActorStore {
     },
 
     async commit(id, owner, expectedVersion, patch: CommitPatch) {
-      return batcher.write(() => {
-        const final = isFinalStatus(patch.status) ? 1 : 0;
-        const res = (final === 1 ? s.commitFinal : s.commit).run({
-          id,
-          expected: expectedVersion,
-          owner_id: owner.ownerId,
-          epoch: owner.epoch,
-          status: patch.status,
-          value: json(patch.value),
-          tags: JSON.stringify(patch.tags),
-          snapshot: json(patch.snapshot),
-          machine_version: patch.machineVersion,
-          contract_id: patch.contractId,
-          output: json(patch.output),
-          error: json(patch.error),
-          timers: JSON.stringify(patch.timers),
-          applied_seq: patch.appliedSeq,
-          updated_at: new Date().toISOString(),
-        });
-        if (res.changes === 0) {
+      const final = isFinalStatus(patch.status);
+      const params = {
+        id,
+        expected: expectedVersion,
+        owner_id: owner.ownerId,
+        epoch: owner.epoch,
+        status: patch.status,
+        value: json(patch.value),
+        tags: JSON.stringify(patch.tags),
+        snapshot: json(patch.snapshot),
+        machine_version: patch.machineVersion,
+        contract_id: patch.contractId,
+        output: json(patch.output),
+        error: json(patch.error),
+        timers: JSON.stringify(patch.timers),
+        applied_seq: patch.appliedSeq,
+        updated_at: new Date().toISOString(),
+      };
+      const full = (): number => {
+        if ((final ? s.commitFinal : s.commit).run(params).changes === 0) {
           const head = s.head.get(id);
           if (!head) throw new AppError('not-found', `No actor ${id}`);
           if (head.owner_id !== owner.ownerId || head.epoch !== owner.epoch) {
@@ -294,12 +300,16 @@ export function createSqliteActorStore(db: Db): ActorStore {
           throw new AppError('version-conflict', `Actor ${id} is at version ${head.version}, not ${expectedVersion}`);
         }
         for (const o of patch.outcomes) s.outcome.run(o.outcome, json(o.error), id, o.seq);
-        if (final === 1) {
-          // Events accepted after the owner last read its mailbox can no longer apply.
-          s.refuseRest.run(endedBeforeApplied(id), id, patch.appliedSeq);
-        }
+        // Events accepted after the owner last read its mailbox can no longer apply.
+        if (final) s.refuseRest.run(endedBeforeApplied(id), id, patch.appliedSeq);
         return expectedVersion + 1;
-      }, { single: patch.outcomes.length === 0 && !isFinalStatus(patch.status) });
+      };
+      if (patch.outcomes.length > 0) return batcher.write(full);
+      if (!final) return batcher.write(full, { single: true });
+      return batcher.write(
+        () => (s.commitFinalClean.run(params).changes === 1 ? expectedVersion + 1 : atomically(db, full)),
+        { single: true },
+      );
     },
 
     async claim(ownerId, nowMs, leaseMs, limit) {

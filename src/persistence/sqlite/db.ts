@@ -136,6 +136,14 @@ export function immediate<T>(db: Db, fn: () => T): T {
   return runnerOf(db).immediate(fn) as T;
 }
 
+/**
+ * Runs `fn` atomically: in a savepoint inside the current transaction, else in its own
+ * `BEGIN IMMEDIATE` transaction.
+ */
+export function atomically<T>(db: Db, fn: () => T): T {
+  return (db.inTransaction ? runnerOf(db)(fn) : runnerOf(db).immediate(fn)) as T;
+}
+
 type Runner = ReturnType<Db['transaction']>;
 const runners = new WeakMap<Db, Runner>();
 
