@@ -98,7 +98,8 @@ CREATE TABLE IF NOT EXISTS contracts (
   created_at TEXT NOT NULL,
   doc TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS contracts_tenant ON contracts (tenant_id);
+CREATE INDEX IF NOT EXISTS contracts_tenant_created ON contracts (tenant_id, created_at, id);
+DROP INDEX IF EXISTS contracts_tenant;
 `;
 
 export interface OpenOptions {
