@@ -29,6 +29,11 @@ export interface Hub {
    * every `pollMs`, so commits made by other processes are seen too.
    */
   waitFor(id: string, until: (s: ActorState) => boolean, options: WaitOptions): Promise<ActorState>;
+  /**
+   * Another process says `id` changed: re-read the store now instead of at the next poll.
+   * A no-op for actors nobody here watches; the store stays the truth.
+   */
+  nudge(id: string): void;
   /** How many actors are watched now (tests: nothing leaks). */
   watchedCount(): number;
 }
@@ -41,6 +46,8 @@ interface Waiter {
 interface Watch {
   waiters: Set<Waiter>;
   poller: unknown;
+  /** A nudged read is in flight (nudges that arrive meanwhile fold into it). */
+  reading: boolean;
   refresh: () => Promise<ActorState | null>;
   pollMs: number;
   latest: ActorState | null;
@@ -71,6 +78,22 @@ export function createHub(clock: Clock): Hub {
   }
 
   return {
+    nudge(id) {
+      const watch = watches.get(id);
+      if (!watch || watch.reading) return;
+      watch.reading = true;
+      watch
+        .refresh()
+        .then((s) => {
+          if (s && watches.get(id) === watch) offer(watch, s);
+        })
+        .catch(() => {
+          // The regular poll reports store errors to the waiters.
+        })
+        .finally(() => {
+          watch.reading = false;
+        });
+    },
     publish(state) {
       const watch = watches.get(state.id);
       if (watch) offer(watch, state);
@@ -80,7 +103,7 @@ export function createHub(clock: Clock): Hub {
       return new Promise<ActorState>((resolve, reject) => {
         let watch = watches.get(id);
         if (!watch) {
-          watch = { waiters: new Set(), poller: null, refresh: options.refresh, pollMs: options.pollMs, latest: null };
+          watch = { waiters: new Set(), poller: null, reading: false, refresh: options.refresh, pollMs: options.pollMs, latest: null };
           watches.set(id, watch);
           schedulePoll(id, watch);
         }

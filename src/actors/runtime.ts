@@ -38,6 +38,7 @@ import {
 } from '../persistence/ports.js';
 import { createContractService, type ContractService } from './contracts.js';
 import { createHub } from './hub.js';
+import type { Nudger } from './nudge.js';
 import { ID_PREFIX, machineInputOf, normalizeSpawn, storedSpawn } from './kinds.js';
 import { classify, migrateSnapshot, pendingTimers, rearmTimers, type TimerDeadlines } from './snapshot.js';
 import { publicView, stateOf, type ActorState, type ActorView } from './view.js';
@@ -65,6 +66,8 @@ export interface RuntimeOptions {
   maxEventBytes?: number;
   /** Answers agent turns. @defaultValue the inventory reasoner */
   respond?: AgentResponder;
+  /** Wakes other processes sooner than their polling would (Redis pub/sub). @defaultValue none */
+  nudger?: Nudger;
   /** Told of actors this process refuses to restore (e.g. `machine-version-unknown`). */
   onRefused?: (actorId: string, problem: Problem) => void;
 }
@@ -208,6 +211,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const machines = new Map<string, AnyStateMachine>();
   for (const [kind, def] of Object.entries(catalog)) machines.set(kind, def.machine.provide({ actors: work }) as AnyStateMachine);
 
+  options.nudger?.subscribe((kind, actorId) => {
+    const live = lives.get(actorId);
+    if (kind === 'event') {
+      if (live) void drain(live);
+    } else if (!live) {
+      hub.nudge(actorId);
+    }
+  });
+
   let started = false;
   let closed = false;
   let pollTimer: unknown = null;
@@ -315,6 +327,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const state = stateFromLive(live, patch, version);
       live.lastState = state;
       hub.publish(state);
+      options.nudger?.publish('commit', live.id);
       if (isFinalStatus(patch.status)) drop(live);
     } catch (e) {
       if (isAppError(e, 'lease-lost', 'version-conflict', 'not-found')) {
@@ -703,6 +716,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const seq = appended.value;
       const live = lives.get(id);
       if (live) void drain(live);
+      else options.nudger?.publish('event', id);
       if (!opts.waitFor) {
         return { seq, view: publicView(newest(live?.lastState ?? null, record)) };
       }
