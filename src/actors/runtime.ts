@@ -33,6 +33,7 @@ import {
   type IdempotencyClaim,
   type MailboxEntry,
   type Page,
+  type Fence,
   type Stores,
   type TimerRecord,
 } from '../persistence/ports.js';
@@ -205,9 +206,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const grants = new Map<string, GrantedContract>();
   const spawnInputs = new Map<string, unknown>();
   const lives = new Map<string, Live>();
+  function fenceOf(actorId: string): Fence {
+    // An actor this process no longer runs gets an epoch no lease has: its writes are refused.
+    return { actorId, ownerId, epoch: lives.get(actorId)?.epoch ?? -1 };
+  }
   /** Actors this process claimed but refuses to run (unknown machine version): held, not run. */
   const refused = new Map<string, { epoch: number; problem: Problem }>();
-  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants, spawnInputs });
+  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants, spawnInputs, fenceOf });
   const machines = new Map<string, AnyStateMachine>();
   for (const [kind, def] of Object.entries(catalog)) machines.set(kind, def.machine.provide({ actors: work }) as AnyStateMachine);
 

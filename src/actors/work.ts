@@ -12,7 +12,7 @@ import { derivedId } from '../ids.js';
 import type { IntentContext, IntentRegistry } from '../intents/index.js';
 import { isExpired, type ArtifactRef, type ContractDecision, type ContractRequest, type GrantedContract, type Realm } from '../machines/index.js';
 import type { ActorKind, BulkStepInput, ChunkOutput, PlanOutput, RespondInput, RespondOutput, RunIntentInput, RunIntentOutput } from '../machines/index.js';
-import type { Stores } from '../persistence/ports.js';
+import type { ArtifactStore, BlobStore, Fence, RecordStore, Stores } from '../persistence/ports.js';
 import type { ContractService } from './contracts.js';
 import { storedSpawn } from './kinds.js';
 
@@ -27,6 +27,8 @@ export interface WorkDeps {
   respond: AgentResponder;
   /** The grant minted by an actor's contract state in this process, by actor id. */
   grants: Map<string, GrantedContract>;
+  /** The lease this process holds on an actor, which every write made for it carries. */
+  fenceOf(actorId: string): Fence;
   /** Spawn inputs of the actors this process runs, by actor id (saves a store read per step). */
   spawnInputs: ReadonlyMap<string, unknown>;
 }
@@ -58,21 +60,49 @@ async function grantFor(deps: WorkDeps, ids: StepIds): Promise<GrantedContract> 
   return grant;
 }
 
+/**
+ * The stores as a handler sees them: every write carries the actor's fence, so a process that
+ * lost the actor's lease (stalled past it) cannot write for it any more.
+ */
+function fencedStores(stores: Stores, fence: Fence): IntentContext['stores'] {
+  const { artifacts: a, records: r, blobs: b } = stores;
+  const artifacts: ArtifactStore = {
+    put: (artifact) => a.put(artifact, fence),
+    get: (tenantId, id) => a.get(tenantId, id),
+    list: (filter) => a.list(filter),
+    countByActor: (tenantId, actorId) => a.countByActor(tenantId, actorId),
+  };
+  const records: RecordStore = {
+    putChunk: (tenantId, datasetId, chunkNo, rows) => r.putChunk(tenantId, datasetId, chunkNo, rows, fence),
+    getChunk: (tenantId, datasetId, chunkNo) => r.getChunk(tenantId, datasetId, chunkNo),
+    rows: (tenantId, datasetId, offset, limit) => r.rows(tenantId, datasetId, offset, limit),
+    deleteDataset: (tenantId, datasetId) => r.deleteDataset(tenantId, datasetId),
+  };
+  const blobs: BlobStore = {
+    write: (tenantId, meta, source) => b.write(tenantId, meta, source, fence),
+    info: (tenantId, id) => b.info(tenantId, id),
+    read: (tenantId, id) => b.read(tenantId, id),
+    delete: (tenantId, id) => b.delete(tenantId, id),
+  };
+  return { artifacts, records, blobs };
+}
+
 function intentContext(deps: WorkDeps, ids: StepIds, actorKind: ActorKind, signal: AbortSignal): IntentContext {
   const counters = new Map<string, number>();
+  const stores = fencedStores(deps.stores, deps.fenceOf(ids.actorId));
   return {
     actorId: ids.actorId,
     tenantId: ids.tenantId,
     solutionId: ids.solutionId,
     intent: ids.intent,
-    stores: { artifacts: deps.stores.artifacts, records: deps.stores.records, blobs: deps.stores.blobs },
+    stores,
     clock: deps.clock,
     signal,
     async emit(kind, body, options = {}) {
       const n = options.n ?? (counters.get(kind) ?? 0) + 1;
       counters.set(kind, Math.max(n, counters.get(kind) ?? 0));
       const id = derivedId('art', ids.actorId, kind, n);
-      await deps.stores.artifacts.put({
+      await stores.artifacts.put({
         id,
         tenantId: ids.tenantId,
         solutionId: ids.solutionId,

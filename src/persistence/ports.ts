@@ -178,6 +178,18 @@ export interface ActorStore {
   purgeExpired(nowMs: number): Promise<number>;
 }
 
+/**
+ * An owner's proof of its lease on an actor (fencing). A write made for an actor carries it,
+ * and the store refuses it with `lease-lost` unless the actor's lease is still held by
+ * `ownerId` at `epoch`: a process that stalled past its lease cannot write after another
+ * took the actor over.
+ */
+export interface Fence {
+  actorId: string;
+  ownerId: string;
+  epoch: number;
+}
+
 export interface ArtifactLineage {
   actorId: string;
   actorKind: 'execution' | 'agentSession' | 'bulkOperation';
@@ -211,9 +223,10 @@ export interface ArtifactListFilter {
 export interface ArtifactStore {
   /**
    * Stores an artifact. Ids derive from (actor, kind, n), so a re-run writes the same id:
-   * the first write wins and a repeat returns `false` without changing it.
+   * the first write wins and a repeat returns `false` without changing it. With `fence`, the
+   * write is refused (`lease-lost`) unless the fence still holds.
    */
-  put(artifact: Artifact): Promise<boolean>;
+  put(artifact: Artifact, fence?: Fence): Promise<boolean>;
   get(tenantId: string, id: string): Promise<Artifact | null>;
   /** Newest first. */
   list(filter: ArtifactListFilter): Promise<Page<Artifact>>;
@@ -228,8 +241,11 @@ export interface RecordRow {
 }
 
 export interface RecordStore {
-  /** Upserts one chunk of a dataset's rows (idempotent by `(datasetId, chunkNo)`). */
-  putChunk(tenantId: string, datasetId: string, chunkNo: number, records: RecordRow[]): Promise<void>;
+  /**
+   * Upserts one chunk of a dataset's rows (idempotent by `(datasetId, chunkNo)`). With
+   * `fence`, refused (`lease-lost`) unless the fence still holds.
+   */
+  putChunk(tenantId: string, datasetId: string, chunkNo: number, records: RecordRow[], fence?: Fence): Promise<void>;
   getChunk(tenantId: string, datasetId: string, chunkNo: number): Promise<RecordRow[] | null>;
   /** Rows `offset` (0-based) to `offset + limit`, in row order, across chunks. */
   rows(tenantId: string, datasetId: string, offset: number, limit: number): Promise<RecordRow[]>;
@@ -249,12 +265,15 @@ export interface BlobInfo {
 export interface BlobStore {
   /**
    * Streams `source` into a new blob. Nothing is visible until the whole stream is stored;
-   * beyond `maxBytes` the write is abandoned with `file-too-large` and nothing is kept.
+   * beyond `maxBytes` the write is abandoned with `file-too-large` and nothing is kept. With
+   * `fence`, the blob is published only if the fence still holds once the bytes are stored
+   * (else `lease-lost`, and nothing is kept).
    */
   write(
     tenantId: string,
     meta: { id: string; name: string; mediaType: string; maxBytes: number },
     source: AsyncIterable<Uint8Array>,
+    fence?: Fence,
   ): Promise<BlobInfo>;
   info(tenantId: string, id: string): Promise<BlobInfo | null>;
   /** A stream of the blob's bytes; `not-found` for an unknown id or another tenant's. */

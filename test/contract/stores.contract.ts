@@ -1000,6 +1000,60 @@ export function describeStores(name: string, makeStores: StoresFactory): void {
       });
     });
 
+    describe('fencing', () => {
+      /** An actor held by `owner` at epoch 2 (taken over once). */
+      async function heldActor(tenantId: string, owner: string) {
+        const r = actorRecord(tenantId, { ownerId: owner, leaseUntil: Date.now() + MINUTE, epoch: 2 });
+        await stores.actors.create(r);
+        return r;
+      }
+
+      it('writes an artifact, a record chunk and a blob under a fence that holds', async () => {
+        const t = newTenant();
+        const owner = newOwner();
+        const a = await heldActor(t, owner);
+        const fence = { actorId: a.id, ownerId: owner, epoch: 2 };
+        const art = artifactOf(t, { solutionId: 'default', actorId: a.id, kind: 'dataset', atMs: Date.now() });
+        expect(await stores.artifacts.put(art, fence)).toBe(true);
+        await stores.records.putChunk(t, 'dat_fenced', 0, [{ row: 1, values: ['x'] }], fence);
+        expect(await stores.records.getChunk(t, 'dat_fenced', 0)).toEqual([{ row: 1, values: ['x'] }]);
+        const blobId = newId('fil', Date.now());
+        const info = await stores.blobs.write(t, { id: blobId, name: 'a.csv', mediaType: 'text/csv', maxBytes: 100 }, chunksOf(new TextEncoder().encode('a,b\n')), fence);
+        expect(info.bytes).toBe(4);
+      });
+
+      it('refuses every write under a stale epoch or another owner with lease-lost, and keeps nothing', async () => {
+        const t = newTenant();
+        const owner = newOwner();
+        const a = await heldActor(t, owner);
+        for (const fence of [
+          { actorId: a.id, ownerId: owner, epoch: 1 },
+          { actorId: a.id, ownerId: newOwner(), epoch: 2 },
+          { actorId: `exe_${suffix()}`, ownerId: owner, epoch: 2 },
+        ]) {
+          const art = artifactOf(t, { solutionId: 'default', actorId: a.id, kind: 'dataset', atMs: Date.now() });
+          await expect(stores.artifacts.put(art, fence)).rejects.toMatchObject({ code: 'lease-lost' });
+          expect(await stores.artifacts.get(t, art.id)).toBeNull();
+          await expect(stores.records.putChunk(t, 'dat_stale', 0, [{ row: 1, values: ['x'] }], fence)).rejects.toMatchObject({ code: 'lease-lost' });
+          expect(await stores.records.getChunk(t, 'dat_stale', 0)).toBeNull();
+          const blobId = newId('fil', Date.now());
+          await expect(
+            stores.blobs.write(t, { id: blobId, name: 'a.csv', mediaType: 'text/csv', maxBytes: 100 }, chunksOf(new TextEncoder().encode('a,b\n')), fence),
+          ).rejects.toMatchObject({ code: 'lease-lost' });
+          expect(await stores.blobs.info(t, blobId)).toBeNull();
+        }
+      });
+
+      it('refuses a write for an actor that ended (its lease is released)', async () => {
+        const t = newTenant();
+        const owner = newOwner();
+        const a = await heldActor(t, owner);
+        await stores.actors.commit(a.id, { ownerId: owner, epoch: 2 }, a.version, commitPatch({ status: 'done' }));
+        const art = artifactOf(t, { solutionId: 'default', actorId: a.id, kind: 'dataset', atMs: Date.now() });
+        await expect(stores.artifacts.put(art, { actorId: a.id, ownerId: owner, epoch: 2 })).rejects.toMatchObject({ code: 'lease-lost' });
+      });
+    });
+
     describe('Stores', () => {
       it('answers a ping while open', async () => {
         await expect(stores.ping()).resolves.toBeUndefined();

@@ -20,7 +20,6 @@
  * and storing its event leaves a gap, which readers skip (the event was never acknowledged).
  */
 import type { Collection, Db, Document } from 'mongodb';
-import { MongoServerError } from 'mongodb';
 import { AppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
 import {
   isFinalStatus,
@@ -34,7 +33,7 @@ import {
   type MailboxEntry,
   type Page,
 } from '../ports.js';
-import { guardDocument } from './guard.js';
+import { assertDocumentFits, isDuplicateKeyError } from './guard.js';
 
 interface ActorDoc {
   _id: string;
@@ -95,12 +94,8 @@ export interface MongoActorStoreOptions {
   staleClaimMs?: number;
 }
 
-const DUPLICATE_KEY = 11000;
 const OUTCOME_BATCH = 50;
-
-function isDuplicate(e: unknown): boolean {
-  return e instanceof MongoServerError && e.code === DUPLICATE_KEY;
-}
+const isDuplicate = isDuplicateKeyError;
 
 const text = (v: unknown): string => JSON.stringify(v ?? null);
 const parse = <T>(s: string | null | undefined, fallback: T): T => (s === null || s === undefined ? fallback : (JSON.parse(s) as T));
@@ -284,7 +279,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   return {
     async create(record, idempotency) {
       const doc = toDoc(record);
-      guardDocument(doc, 'actor');
+      assertDocumentFits(doc, 'actor');
       if (idempotency) {
         const _id = idemId(record.tenantId, 'spawn', idempotency.key);
         for (;;) {
@@ -352,7 +347,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         }
       }
       const entryProbe = { event: JSON.stringify(event) };
-      guardDocument(entryProbe, 'event');
+      assertDocumentFits(entryProbe, 'event');
       const head = await actors.findOneAndUpdate(
         { _id: actorId, tenantId, final: false },
         { $inc: { lastSeq: 1 }, $set: { dirty: true } },
@@ -427,7 +422,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         set.ownerId = null;
         set.leaseUntil = 0;
       }
-      guardDocument(set, 'snapshot');
+      assertDocumentFits(set, 'snapshot');
       const fence = { _id: id, version: expectedVersion, ownerId: owner.ownerId, epoch: owner.epoch, final: false };
       // The usual case, nothing accepted beyond the mark: one write that also clears `dirty`.
       // If an event arrived since the owner read its mailbox, `dirty` must stay set.

@@ -11,8 +11,19 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../errors.js';
 import type { BoundaryContract } from '../../machines/contract.js';
-import type { Artifact, ArtifactStore, BlobInfo, BlobStore, ContractStore, Page, RecordRow, RecordStore } from '../ports.js';
+import type { Artifact, ArtifactStore, BlobInfo, BlobStore, ContractStore, Fence, Page, RecordRow, RecordStore } from '../ports.js';
 import { immediate, type Db } from './db.js';
+
+/**
+ * Checks a fence inside the caller's transaction: the actor's lease must still be held by the
+ * fence's owner at its epoch.
+ */
+export function checkFence(db: Db, fence: Fence): void {
+  const row = db.prepare<[string], { owner_id: string | null; epoch: number }>('SELECT owner_id, epoch FROM actors WHERE id = ?').get(fence.actorId);
+  if (!row || row.owner_id !== fence.ownerId || row.epoch !== fence.epoch) {
+    throw new AppError('lease-lost', `Actor ${fence.actorId} is no longer held by ${fence.ownerId} at epoch ${fence.epoch}`);
+  }
+}
 
 function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(`${createdAt}|${id}`).toString('base64url');
@@ -32,8 +43,13 @@ export function createSqliteArtifactStore(db: Db): ArtifactStore {
     `SELECT COUNT(*) AS n FROM artifacts WHERE tenant_id = ? AND actor_id = ?`,
   );
   return {
-    async put(a) {
-      return put.run(a.id, a.tenantId, a.solutionId, a.kind, a.lineage.actorId, a.createdAt, JSON.stringify(a)).changes === 1;
+    async put(a, fence) {
+      const write = () => put.run(a.id, a.tenantId, a.solutionId, a.kind, a.lineage.actorId, a.createdAt, JSON.stringify(a)).changes === 1;
+      if (!fence) return write();
+      return immediate(db, () => {
+        checkFence(db, fence);
+        return write();
+      });
     },
     async get(tenantId, id) {
       const row = get.get(id, tenantId);
@@ -78,10 +94,18 @@ export function createSqliteRecordStore(db: Db): RecordStore {
   );
   const del = db.prepare(`DELETE FROM record_chunks WHERE tenant_id = ? AND dataset_id = ?`);
   return {
-    async putChunk(tenantId, datasetId, chunkNo, records) {
+    async putChunk(tenantId, datasetId, chunkNo, records, fence) {
       const first = records[0]?.row ?? 0;
       const last = records[records.length - 1]?.row ?? -1;
-      put.run(tenantId, datasetId, chunkNo, first, last, JSON.stringify(records));
+      const write = () => put.run(tenantId, datasetId, chunkNo, first, last, JSON.stringify(records));
+      if (!fence) {
+        write();
+        return;
+      }
+      immediate(db, () => {
+        checkFence(db, fence);
+        write();
+      });
     },
     async getChunk(tenantId, datasetId, chunkNo) {
       const row = get.get(tenantId, datasetId, chunkNo);
@@ -131,7 +155,7 @@ export function createFileBlobStore(db: Db, dir: string): BlobStore {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 
   return {
-    async write(tenantId, meta, source) {
+    async write(tenantId, meta, source, fence) {
       const folder = join(dir, safe(tenantId));
       await mkdir(folder, { recursive: true });
       const path = join(folder, safe(meta.id));
@@ -162,7 +186,15 @@ export function createFileBlobStore(db: Db, dir: string): BlobStore {
         sha256: hash.digest('hex'),
         createdAt: new Date().toISOString(),
       };
-      insert.run(info.id, tenantId, info.name, info.mediaType, info.bytes, info.sha256, path, info.createdAt);
+      try {
+        immediate(db, () => {
+          if (fence) checkFence(db, fence);
+          insert.run(info.id, tenantId, info.name, info.mediaType, info.bytes, info.sha256, path, info.createdAt);
+        });
+      } catch (e) {
+        await rm(path, { force: true });
+        throw e;
+      }
       return info;
     },
     async info(tenantId, id) {
