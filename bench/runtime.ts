@@ -15,17 +15,33 @@
  * JIT state do not colour another's figures. Targets (issue 3): Symphainy >= 10x LangGraph
  * and >= 0.5x the floor.
  *
+ * Then, when `MONGO_URL` is set, the same three on that MongoDB server (issue 4), each in its
+ * own child process and a fresh database that it drops afterwards, printed in a second table:
+ *
+ * - **symphainy-mongo**: the runtime on `createMongoStores`;
+ * - **langgraph-mongo**: the same graph with `@langchain/langgraph-checkpoint-mongodb`
+ *   (`MongoDBSaver`), `durability: 'sync'`;
+ * - **floor-mongo**: the bare XState actor, every snapshot one `replaceOne` upsert.
+ *
+ * The server is named from `buildInfo` (FerretDB says so). Targets: Symphainy >= 10x
+ * LangGraph and >= 0.5x the floor on the same server. Without `MONGO_URL` a line says the
+ * MongoDB part was skipped.
+ *
  * Usage: `node --import tsx bench/runtime.ts` (all systems), or `--system=<name>` for one.
- * `BENCH_N`, `BENCH_LANGGRAPH_N`, `BENCH_SENDS` override the pass sizes.
+ * `BENCH_N`, `BENCH_LANGGRAPH_N`, `BENCH_SENDS` override the SQLite pass sizes;
+ * `BENCH_MONGO_N`, `BENCH_MONGO_LANGGRAPH_N`, `BENCH_MONGO_SENDS`, `BENCH_MONGO_WARMUP` the
+ * MongoDB ones.
  */
 import { spawn } from 'node:child_process';
 import { arch, cpus, loadavg, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Pass } from './lib/measure.js';
-import type { SystemName, SystemOptions, SystemResult } from './runtime/types.js';
+import { postgresDurability } from './lib/mongo.js';
+import type { MongoSystemName, MongoSystemResult, SystemName, SystemOptions, SystemResult } from './runtime/types.js';
 
 const CONCURRENCY = [1, 16] as const;
 const SYSTEMS: readonly SystemName[] = ['floor', 'langgraph', 'symphainy'];
+const MONGO_SYSTEMS: readonly MongoSystemName[] = ['floor-mongo', 'langgraph-mongo', 'symphainy-mongo'];
 const RESULT_PREFIX = 'BENCH_SYSTEM_RESULT ';
 const TARGETS = { vsLangGraph: 10, vsFloor: 0.5 } as const;
 
@@ -40,12 +56,19 @@ function envInt(name: string, fallback: number): number {
 const N = envInt('BENCH_N', 4000);
 const LANGGRAPH_N = envInt('BENCH_LANGGRAPH_N', 400);
 const SENDS = envInt('BENCH_SENDS', 2000);
+// MongoDB round trips cost milliseconds, not microseconds: smaller passes, rates per second.
+const MONGO_N = envInt('BENCH_MONGO_N', 400);
+const MONGO_LANGGRAPH_N = envInt('BENCH_MONGO_LANGGRAPH_N', 100);
+const MONGO_SENDS = envInt('BENCH_MONGO_SENDS', 200);
+const MONGO_WARMUP = envInt('BENCH_MONGO_WARMUP', 50);
+const MONGO_URL = process.env.MONGO_URL && process.env.MONGO_URL.length > 0 ? process.env.MONGO_URL : undefined;
 
 /** Runs one system in this process and prints its result as one prefixed JSON line. */
-async function runOne(system: SystemName): Promise<void> {
+async function runOne(system: SystemName | MongoSystemName): Promise<void> {
   // Every system warms up until the JIT has settled, so the ratios compare steady states.
   const base: SystemOptions = { n: N, warmup: envInt('BENCH_WARMUP', 1000), concurrency: CONCURRENCY };
-  let result: SystemResult;
+  const mongo: SystemOptions = { n: MONGO_N, warmup: MONGO_WARMUP, concurrency: CONCURRENCY };
+  let result: SystemResult | MongoSystemResult;
   switch (system) {
     case 'floor':
       result = await (await import('./runtime/floor.js')).runFloor(base);
@@ -56,12 +79,30 @@ async function runOne(system: SystemName): Promise<void> {
     case 'symphainy':
       result = await (await import('./runtime/symphainy.js')).runSymphainy({ ...base, sends: SENDS });
       break;
+    case 'floor-mongo':
+      result = await (await import('./runtime/floorMongo.js')).runFloorMongo(mongoUrl(), mongo);
+      break;
+    case 'langgraph-mongo':
+      result = await (await import('./runtime/langgraphMongo.js')).runLangGraphMongo(mongoUrl(), {
+        ...mongo,
+        n: MONGO_LANGGRAPH_N,
+        warmup: Math.min(MONGO_WARMUP, 20),
+      });
+      break;
+    case 'symphainy-mongo':
+      result = await (await import('./runtime/symphainyMongo.js')).runSymphainyMongo(mongoUrl(), { ...mongo, sends: MONGO_SENDS });
+      break;
   }
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }
 
+function mongoUrl(): string {
+  if (!MONGO_URL) throw new Error('MONGO_URL is not set');
+  return MONGO_URL;
+}
+
 /** Runs `--system=<name>` in a child process; resolves with its result, or the reason it has none. */
-function runChild(system: SystemName): Promise<SystemResult | { system: SystemName; error: string }> {
+function runChild<S extends SystemName | MongoSystemName, R>(system: S): Promise<R | { system: S; error: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--system=${system}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,7 +113,7 @@ function runChild(system: SystemName): Promise<SystemResult | { system: SystemNa
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-      if (code === 0 && line) return resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as SystemResult);
+      if (code === 0 && line) return resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as R);
       const reason = err.trim().split('\n').slice(0, 6).join('\n') || out.trim() || `exit code ${code}`;
       resolve({ system, error: reason });
     });
@@ -91,8 +132,9 @@ function table(rows: string[][]): string {
 async function main(): Promise<void> {
   const arg = process.argv.find((a) => a.startsWith('--system='));
   if (arg) {
-    const system = arg.slice('--system='.length) as SystemName;
-    if (!SYSTEMS.includes(system)) throw new Error(`Unknown system ${system}; one of ${SYSTEMS.join(', ')}`);
+    const system = arg.slice('--system='.length) as SystemName | MongoSystemName;
+    const known: readonly string[] = [...SYSTEMS, ...MONGO_SYSTEMS];
+    if (!known.includes(system)) throw new Error(`Unknown system ${system}; one of ${known.join(', ')}`);
     return runOne(system);
   }
 
@@ -104,7 +146,7 @@ async function main(): Promise<void> {
   const errors: { system: SystemName; error: string }[] = [];
   for (const system of SYSTEMS) {
     const started = Date.now();
-    const r = await runChild(system);
+    const r = await runChild<SystemName, SystemResult>(system);
     if ('error' in r) {
       errors.push(r);
       console.log(`  ${system}: FAILED\n${r.error.replace(/^/gm, '    ')}`);
@@ -168,6 +210,9 @@ async function main(): Promise<void> {
   const sync = SYSTEMS.map((s) => `${s} ${results.get(s)?.journalMode ?? '?'}/${results.get(s)?.synchronous ?? '?'}/${results.get(s)?.walAutocheckpoint ?? '?'}`).join(', ');
   console.log(`\nSQLite settings read back with PRAGMA journal_mode / synchronous / wal_autocheckpoint: ${sync}`);
 
+  const mongo = MONGO_URL ? await runMongo() : null;
+  if (!mongo) console.log('\nMongoDB: skipped (MONGO_URL is not set); set it to also measure Symphainy, LangGraph and the floor on a MongoDB server.');
+
   console.log(
     `BENCH_JSON ${JSON.stringify({
       bench: 'runtime',
@@ -178,9 +223,139 @@ async function main(): Promise<void> {
       ratios,
       targets: TARGETS,
       errors,
+      mongo: mongo ? mongo.json : { skipped: 'MONGO_URL is not set' },
     })}`,
   );
-  if (errors.length > 0) process.exitCode = 1;
+  if (errors.length > 0 || (mongo && mongo.failed)) process.exitCode = 1;
+}
+
+/** The MongoDB half: the three systems on the server at MONGO_URL, a table and the ratios. */
+async function runMongo(): Promise<{ json: unknown; failed: boolean }> {
+  console.log(`\nMongoDB (${redact(MONGO_URL ?? '')}): workflows per pass: floor ${MONGO_N}, langgraph ${MONGO_LANGGRAPH_N}, symphainy ${MONGO_N}; sends per pass ${MONGO_SENDS}; concurrency ${CONCURRENCY.join(' and ')}`);
+  const results = new Map<MongoSystemName, MongoSystemResult>();
+  const errors: { system: MongoSystemName; error: string }[] = [];
+  for (const system of MONGO_SYSTEMS) {
+    const started = Date.now();
+    const r = await runChild<MongoSystemName, MongoSystemResult>(system);
+    if ('error' in r) {
+      errors.push(r);
+      console.log(`  ${system}: FAILED\n${r.error.replace(/^/gm, '    ')}`);
+    } else {
+      results.set(system, r);
+      console.log(`  ${system}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  }
+  const servers = [...new Set([...results.values()].map((r) => r.server))];
+  const pg = postgresDurability();
+
+  const pass = (s: MongoSystemName, c: number, key: 'workflows' | 'send' = 'workflows'): Pass | undefined =>
+    results.get(s)?.[key]?.find((p) => p.concurrency === c);
+  const short = (s: MongoSystemName): string => s.replace(/-mongo$/, '');
+
+  console.log(`\nDurable workflows on MongoDB: ${servers.join(' / ') || 'n/a'}; each system in a fresh database, dropped afterwards:`);
+  const header = ['system', 'states/wf', 'cmds/wf', 'writes/wf', ...CONCURRENCY.flatMap((c) => [`c=${c} wf/s`, `c=${c} p50 ms`, `c=${c} p99 ms`])];
+  const body = MONGO_SYSTEMS.map((s) => {
+    const r = results.get(s);
+    return [
+      short(s),
+      r ? r.persistedStatesPerWorkflow.toFixed(1) : 'n/a',
+      r ? r.commandsPerWorkflow.toFixed(1) : 'n/a',
+      r ? r.writesPerWorkflow.toFixed(1) : 'n/a',
+      ...CONCURRENCY.flatMap((c) => [fmtRate(pass(s, c)?.perSecond), fmtMs(pass(s, c)?.p50Ms), fmtMs(pass(s, c)?.p99Ms)]),
+    ];
+  });
+  console.log(table([header, ...body]));
+  console.log(
+    'states/wf as above. cmds/wf: commands sent to the server per workflow (round trips, from the driver\'s command\n' +
+      '  monitoring; connection handshakes excluded; Symphainy\'s include its background lease and mailbox polling).\n' +
+      '  writes/wf: of which insert / update / delete / findAndModify commands.',
+  );
+  for (const s of MONGO_SYSTEMS) {
+    const r = results.get(s);
+    if (r) {
+      const mix = Object.entries(r.commandMix)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, k]) => `${name} ${k.toFixed(2)}`)
+        .join(', ');
+      console.log(`  ${short(s)}: ${r.description}; write concern ${r.writeConcern}; per workflow: ${mix}`);
+    }
+  }
+
+  console.log("\nSymphainy on MongoDB: send(MESSAGE, { waitFor: { tag: 'waiting' } }) on agent sessions (one session per caller):");
+  const sym = results.get('symphainy-mongo');
+  console.log(
+    table([
+      ['concurrency', 'sends/s', 'p50 ms', 'p99 ms', 'failed'],
+      ...CONCURRENCY.map((c) => {
+        const p = pass('symphainy-mongo', c, 'send');
+        return [String(c), fmtRate(p?.perSecond), fmtMs(p?.p50Ms), fmtMs(p?.p99Ms), p ? `${p.failed ?? 0}/${p.n}` : 'n/a'];
+      }),
+    ]),
+  );
+  if (sym?.commandsPerSend !== undefined) console.log(`  ${sym.commandsPerSend.toFixed(1)} commands per send; sends/s counts the sends that succeeded.`);
+  if (sym && Object.keys(sym.sendErrors ?? {}).length > 0) {
+    console.log(`  failed sends (warm-up included) by error: ${Object.entries(sym.sendErrors ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (sym?.runtimeWarnings) {
+    const w = sym.runtimeWarnings;
+    const detail = Object.entries(w.byMessage).map(([k, v]) => `${v}x ${k}`).join('; ');
+    console.log(`  runtime warnings: ${w.duringExecutions} during the execution passes, ${w.duringSends} during the send passes${detail ? ` (${detail})` : ''}`);
+    if (w.duringExecutions + w.duringSends > 0 && servers.some((x) => x.startsWith('FerretDB'))) {
+      console.log(
+        '  note: FerretDB v1 applies an update by reading the document and writing it back whole, without a check, so two\n' +
+          '  concurrent updates of one actor document (a lease renewal and a commit or an append) can undo each other; the\n' +
+          "  owner then sees version-conflict and drops its copy until the lease expires (15 s). MongoDB's updates are atomic.",
+      );
+    }
+  }
+
+  const ratio = (a: MongoSystemName, b: MongoSystemName, c: number): number | undefined => {
+    const x = pass(a, c)?.perSecond;
+    const y = pass(b, c)?.perSecond;
+    return x !== undefined && y !== undefined ? x / y : undefined;
+  };
+  const verdict = (x: number | undefined, target: number): string => (x === undefined ? 'n/a' : x >= target ? 'met' : 'MISSED');
+  const ratios = {
+    symphainyVsLangGraph: Object.fromEntries(CONCURRENCY.map((c) => [`c${c}`, ratio('symphainy-mongo', 'langgraph-mongo', c) ?? null])),
+    symphainyVsFloor: Object.fromEntries(CONCURRENCY.map((c) => [`c${c}`, ratio('symphainy-mongo', 'floor-mongo', c) ?? null])),
+  };
+  console.log('\nRatios on MongoDB (workflows/s, same server):');
+  console.log(
+    table([
+      ['', ...CONCURRENCY.map((c) => `c=${c}`), 'target', ...CONCURRENCY.map((c) => `c=${c}`)],
+      [
+        'Symphainy / LangGraph',
+        ...CONCURRENCY.map((c) => fmtRatio(ratio('symphainy-mongo', 'langgraph-mongo', c))),
+        `>= ${TARGETS.vsLangGraph}x`,
+        ...CONCURRENCY.map((c) => verdict(ratio('symphainy-mongo', 'langgraph-mongo', c), TARGETS.vsLangGraph)),
+      ],
+      [
+        'Symphainy / floor',
+        ...CONCURRENCY.map((c) => fmtRatio(ratio('symphainy-mongo', 'floor-mongo', c))),
+        `>= ${TARGETS.vsFloor}x`,
+        ...CONCURRENCY.map((c) => verdict(ratio('symphainy-mongo', 'floor-mongo', c), TARGETS.vsFloor)),
+      ],
+    ]),
+  );
+  console.log(
+    `\nMongoDB server: ${servers.join(' / ') || 'n/a'}. All three use the driver's default write concern on the same server` +
+      (pg ? `; its PostgreSQL (PG_URL's cluster) runs with ${pg}, so absolute rates are optimistic for every system alike.` : '.'),
+  );
+  return {
+    json: { servers, postgres: pg, systems: Object.fromEntries(MONGO_SYSTEMS.map((s) => [s, results.get(s) ?? null])), ratios, targets: TARGETS, errors },
+    failed: errors.length > 0,
+  };
+}
+
+/** A connection string without its password. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'MONGO_URL';
+  }
 }
 
 main().catch((error: unknown) => {

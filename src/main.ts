@@ -8,7 +8,10 @@ import { createRuntime, type Runtime } from './actors/index.js';
 import { LOCAL_TENANT, type Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './logger.js';
+import type { Nudger } from './actors/nudge.js';
+import { createMongoStores } from './persistence/mongo/index.js';
 import type { Stores } from './persistence/ports.js';
+import { createRedisNudger } from './persistence/redis/nudger.js';
 import { createSqliteStores } from './persistence/sqlite/index.js';
 
 export interface Server {
@@ -18,20 +21,20 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Opens the configured stores. */
-export function openStores(config: Config): Stores {
-  if (config.mongoUrl) {
-    throw new Error('MONGO_URL is set, but this build ships the embedded store only: unset MONGO_URL to use SYMPHAINY_DATA_DIR');
-  }
+/** Opens the configured stores: MongoDB when `MONGO_URL` is set, else the embedded SQLite store. */
+export async function openStores(config: Config): Promise<Stores> {
+  if (config.mongoUrl) return createMongoStores(config.mongoUrl);
   return createSqliteStores(config.dataDir);
 }
 
 /** Starts the runtime (rehydrating every non-final actor) and the HTTP server. */
 export async function startServer(config: Config, logger: Logger): Promise<Server> {
-  const stores = openStores(config);
+  const stores = await openStores(config);
+  const nudger: Nudger | undefined = config.redisUrl ? await createRedisNudger(config.redisUrl, logger) : undefined;
   const runtime = createRuntime({
     stores,
     logger,
+    ...(nudger ? { nudger } : {}),
     leaseMs: config.runtime.leaseMs,
     pollMs: config.runtime.pollMs,
     idempotencyTtlMs: config.runtime.idempotencyTtlMs,
@@ -53,7 +56,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  logger.info({ url, dataDir: config.dataDir, tenants: config.apiKeys.length || 'local' }, 'symphainy serving');
+  logger.info(
+    { url, store: config.mongoUrl ? 'mongodb' : 'sqlite', dataDir: config.mongoUrl ? undefined : config.dataDir, nudges: Boolean(nudger), tenants: config.apiKeys.length || 'local' },
+    'symphainy serving',
+  );
   let closing: Promise<void> | null = null;
   return {
     url,
@@ -63,6 +69,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       closing ??= (async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await runtime.close();
+        await nudger?.close();
         await stores.close();
       })();
       return closing;

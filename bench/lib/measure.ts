@@ -19,6 +19,8 @@ export interface Pass {
   /** Per-job latency in milliseconds. */
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Jobs that failed, when the caller counts failures instead of failing the pass. */
+  readonly failed?: number;
 }
 
 /**

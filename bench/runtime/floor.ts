@@ -11,7 +11,7 @@ import { createActor, fromPromise, setup, type AnyMachineSnapshot } from 'xstate
 import { measureLevels, readDurability, SQLITE_SETTINGS, tempDir } from '../lib/measure.js';
 import type { SystemOptions, SystemResult } from './types.js';
 
-const floorMachine = setup({
+export const floorMachine = setup({
   types: { events: {} as { type: 'START' } | { type: 'GRANT' } },
   actors: { work: fromPromise(async () => ({ ok: true })) },
 }).createMachine({

@@ -4,7 +4,7 @@
  * (created -> contract -> working -> done), compiled with the SQLite checkpointer on a file
  * database, invoked with `durability: 'sync'` (each checkpoint is saved before the next step).
  */
-import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
+import { Annotation, END, START, StateGraph, type BaseCheckpointSaver } from '@langchain/langgraph';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -17,6 +17,21 @@ const WorkflowState = Annotation.Root({
   result: Annotation<string>,
 });
 
+/** The 4-node workflow, compiled with `checkpointer` (shared with the MongoDB run). */
+export function workflowGraph(checkpointer: BaseCheckpointSaver) {
+  return new StateGraph(WorkflowState)
+    .addNode('created', () => ({ status: 'created' }))
+    .addNode('contract', () => ({ status: 'contract', granted: true }))
+    .addNode('working', async () => ({ status: 'working', result: 'ok' }))
+    .addNode('done', () => ({ status: 'done' }))
+    .addEdge(START, 'created')
+    .addEdge('created', 'contract')
+    .addEdge('contract', 'working')
+    .addEdge('working', 'done')
+    .addEdge('done', END)
+    .compile({ checkpointer });
+}
+
 export async function runLangGraph(options: SystemOptions): Promise<SystemResult> {
   const tmp = tempDir('langgraph');
   const db = new Database(join(tmp.dir, 'langgraph.db'));
@@ -26,17 +41,7 @@ export async function runLangGraph(options: SystemOptions): Promise<SystemResult
     db.pragma(`wal_autocheckpoint = ${SQLITE_SETTINGS.walAutocheckpoint}`);
     const checkpointer = new SqliteSaver(db);
 
-    const graph = new StateGraph(WorkflowState)
-      .addNode('created', () => ({ status: 'created' }))
-      .addNode('contract', () => ({ status: 'contract', granted: true }))
-      .addNode('working', async () => ({ status: 'working', result: 'ok' }))
-      .addNode('done', () => ({ status: 'done' }))
-      .addEdge(START, 'created')
-      .addEdge('created', 'contract')
-      .addEdge('contract', 'working')
-      .addEdge('working', 'done')
-      .addEdge('done', END)
-      .compile({ checkpointer });
+    const graph = workflowGraph(checkpointer);
 
     let workflows = 0;
     async function workflow(threadId: string): Promise<void> {

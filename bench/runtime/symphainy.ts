@@ -18,7 +18,7 @@ const TENANT = { tenantId: 't1' } as const;
 const TIMEOUT_MS = 10_000;
 
 /** The trivial handler: validates its (empty) params and produces nothing. */
-const benchNoop: IntentDefinition<Record<string, never>> = {
+export const benchNoop: IntentDefinition<Record<string, never>> = {
   type: 'bench_noop',
   realm: 'content',
   mode: 'short',
@@ -30,7 +30,7 @@ const benchNoop: IntentDefinition<Record<string, never>> = {
 };
 
 /** The trivial agent turn: stores a one-line answer (every answer is an artifact) and returns it. */
-const benchRespond: AgentResponder = (ctx, turn) => ctx.emit('answer', { text: `ok ${turn.n}` }, { n: turn.n });
+export const benchRespond: AgentResponder = (ctx, turn) => ctx.emit('answer', { text: `ok ${turn.n}` }, { n: turn.n });
 
 /**
  * Runs `open` while recording every better-sqlite3 connection it configures, so the

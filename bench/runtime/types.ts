@@ -35,3 +35,37 @@ export interface SystemResult {
   /** Symphainy only: `send` with `waitFor`, one pass per concurrency level. */
   readonly send?: Pass[];
 }
+
+/** The same three systems on a MongoDB server (`MONGO_URL`). */
+export type MongoSystemName = 'floor-mongo' | 'langgraph-mongo' | 'symphainy-mongo';
+
+export interface MongoSystemResult {
+  readonly system: MongoSystemName;
+  readonly description: string;
+  /** What answered at `MONGO_URL`, from `buildInfo` (FerretDB is named as such). */
+  readonly server: string;
+  /** The write concern the system's client used (`default` = the server's, w:1 on MongoDB). */
+  readonly writeConcern: string;
+  /** The database the system wrote to (fresh, dropped afterwards). */
+  readonly dbName: string;
+  /** As for SQLite: snapshots written (floor), checkpoints per thread, stored versions (Symphainy). */
+  readonly persistedStatesPerWorkflow: number;
+  /** Commands sent to the server per measured workflow (round trips; driver housekeeping excluded). */
+  readonly commandsPerWorkflow: number;
+  /** Of which write commands (insert / update / delete / findAndModify). */
+  readonly writesPerWorkflow: number;
+  /** Commands per measured workflow by command name. */
+  readonly commandMix: Record<string, number>;
+  readonly workflows: Pass[];
+  /** Symphainy only: `send` with `waitFor`, one pass per concurrency level. */
+  readonly send?: Pass[];
+  /** Symphainy only: commands per measured send. */
+  readonly commandsPerSend?: number;
+  /** Symphainy only: sends that failed (warm-up included), by error code. */
+  readonly sendErrors?: Record<string, number>;
+  /**
+   * Symphainy only: the runtime's warnings and errors (e.g. "actor handed over: dropping the
+   * local copy (version-conflict)"), during the execution passes, the send passes, and by message.
+   */
+  readonly runtimeWarnings?: { duringExecutions: number; duringSends: number; byMessage: Record<string, number> };
+}

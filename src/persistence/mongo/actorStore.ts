@@ -1,23 +1,25 @@
 /**
  * @module persistence/mongo/actorStore
- * `ActorStore` on MongoDB without transactions or change streams: single-document
- * compare-and-set on `version` (guarded by `ownerId` and `epoch`) is the unit of atomicity,
- * so it runs on a standalone server, a replica set, and FerretDB alike.
+ * `ActorStore` on MongoDB without transactions or change streams, and without relying on an
+ * update being atomic against another update of the same document: FerretDB v1 rewrites a
+ * whole document per update without a lock, so two concurrent updates of one document can
+ * lose one (seen here: concurrent `$inc`s lost, a compare-and-set "won" twice). What is
+ * atomic everywhere is a unique `_id` on insert, so:
  *
- * Collections:
- * - `actors`: one document per actor. Snapshot, value, input, output, error and timers are
- *   stored as JSON text (state names and user events may hold keys MongoDB restricts).
- *   `dirty` is set by every append and cleared by the owner once its mark reached
- *   `lastSeq`: the owner's poll finds actors with pending events by it (no `$expr` needed).
- *   `outcomes` repeats the outcomes of the last commit, so an outcome whose copy into the
- *   mailbox was cut short by a crash is repaired by the next claim.
- * - `mailbox`: one document per event, `_id` = `<actorId>:<seq>`.
- * - `idempotency`: one document per key, `_id` = tenant, scope and key. A spawn's key holds
- *   the actor record, so a replay after a crash between the two inserts creates the actor it
- *   promised; an append's key is claimed before the sequence number is drawn.
+ * - every document has one writer at a time: `actors` (the snapshot) is written by the
+ *   actor's owner; `leases` (owner, epoch, lease end) by the owner, or by the one process
+ *   that won the takeover; a mailbox entry by its appender, then its owner;
+ * - decisions that several processes race for are inserts: a takeover inserts
+ *   `claims/<actor>:<epoch>` (one winner per epoch), an event inserts `mailbox/<actor>:<seq>`
+ *   with the next free sequence number (a loser retries with the next), an idempotency key
+ *   inserts `idempotency/<tenant>|<scope>|<key>`;
+ * - a commit is a compare-and-set on `version`, `ownerId` and `epoch` by the owner alone,
+ *   and is followed by a check that no later epoch was claimed meanwhile (`lease-lost`
+ *   otherwise): a stalled owner learns it lost the actor at its next write.
  *
- * Sequence numbers come from `$inc` on the actor; a process that dies between drawing one
- * and storing its event leaves a gap, which readers skip (the event was never acknowledged).
+ * `lastSeq` and `leaseUntil` are read live by `get` and `claim`; `list` returns the values
+ * last written with the snapshot. Outcomes of a commit are repeated on the actor document
+ * and copied into the mailbox after it, so a crash in between is repaired by the next claim.
  */
 import type { Collection, Db, Document } from 'mongodb';
 import { AppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
@@ -34,6 +36,7 @@ import {
   type Page,
 } from '../ports.js';
 import { assertDocumentFits, isDuplicateKeyError } from './guard.js';
+import { ensureIndexes } from './indexes.js';
 
 interface ActorDoc {
   _id: string;
@@ -53,14 +56,21 @@ interface ActorDoc {
   timers: string;
   version: number;
   appliedSeq: number;
-  lastSeq: number;
   ownerId: string | null;
+  /** As of the last write of this document; the live value is in `leases`. */
   leaseUntil: number;
   epoch: number;
   createdAt: string;
   updatedAt: string;
-  dirty: boolean;
   outcomes: { seq: number; outcome: 'applied' | 'refused'; error: string }[];
+}
+
+interface LeaseDoc {
+  _id: string;
+  ownerId: string | null;
+  epoch: number;
+  leaseUntil: number;
+  final: boolean;
 }
 
 interface MailboxDoc {
@@ -128,18 +138,16 @@ function toDoc(r: ActorRecord): ActorDoc {
     timers: text(r.timers),
     version: r.version,
     appliedSeq: r.appliedSeq,
-    lastSeq: r.lastSeq,
     ownerId: r.ownerId,
     leaseUntil: r.leaseUntil,
     epoch: r.epoch,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
-    dirty: r.lastSeq > r.appliedSeq,
     outcomes: [],
   };
 }
 
-function toRecord(d: ActorDoc): ActorRecord {
+function toRecord(d: ActorDoc, live: { lastSeq?: number; lease?: LeaseDoc | null } = {}): ActorRecord {
   return {
     id: d._id,
     tenantId: d.tenantId,
@@ -157,10 +165,10 @@ function toRecord(d: ActorDoc): ActorRecord {
     timers: parse(d.timers, []),
     version: d.version,
     appliedSeq: d.appliedSeq,
-    lastSeq: d.lastSeq,
-    ownerId: d.ownerId,
-    leaseUntil: d.leaseUntil,
-    epoch: d.epoch,
+    lastSeq: Math.max(live.lastSeq ?? d.appliedSeq, d.appliedSeq),
+    ownerId: live.lease ? live.lease.ownerId : d.ownerId,
+    leaseUntil: live.lease ? live.lease.leaseUntil : d.leaseUntil,
+    epoch: live.lease ? live.lease.epoch : d.epoch,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
   };
@@ -184,32 +192,57 @@ const idemId = (tenantId: string, scope: string, key: string) => `${tenantId}|${
 
 /** Creates the indexes the actor store's queries use. Idempotent. */
 export async function ensureActorIndexes(db: Db): Promise<void> {
-  await db.collection('actors').createIndexes([
+  await ensureIndexes(db.collection('actors'), [
     { key: { tenantId: 1, createdAt: -1, _id: -1 }, name: 'tenant_created' },
-    { key: { final: 1, leaseUntil: 1 }, name: 'claimable' },
-    { key: { ownerId: 1, final: 1, dirty: 1 }, name: 'owner_dirty' },
   ]);
-  await db.collection('mailbox').createIndexes([
+  await ensureIndexes(db.collection('leases'), [
+    { key: { final: 1, leaseUntil: 1 }, name: 'claimable' },
+    { key: { ownerId: 1, final: 1 }, name: 'owner' },
+  ]);
+  await ensureIndexes(db.collection('mailbox'), [
     { key: { actorId: 1, seq: 1 }, name: 'actor_seq' },
+    { key: { outcome: 1, actorId: 1 }, name: 'pending' },
     { key: { actorId: 1, idemKey: 1 }, name: 'actor_key' },
   ]);
-  await db.collection('idempotency').createIndexes([{ key: { expiresAt: 1 }, name: 'expiry' }]);
+  await ensureIndexes(db.collection('idempotency'), [{ key: { expiresAt: 1 }, name: 'expiry' }]);
 }
 
 export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = {}): ActorStore {
   const actors: Collection<ActorDoc> = db.collection<ActorDoc>('actors');
+  const leases: Collection<LeaseDoc> = db.collection<LeaseDoc>('leases');
+  const claims: Collection<{ _id: string; ownerId: string; at: number }> = db.collection('claims');
   const mailbox: Collection<MailboxDoc> = db.collection<MailboxDoc>('mailbox');
   const idem: Collection<IdemDoc> = db.collection<IdemDoc>('idempotency');
   const now = options.now ?? Date.now;
   const staleClaimMs = options.staleClaimMs ?? 5000;
 
-  async function insertActor(doc: ActorDoc): Promise<void> {
+  const claimId = (actorId: string, epoch: number) => `${actorId}:${epoch}`;
+
+  async function insertIgnoringDuplicate<T extends Document>(c: Collection<T>, doc: T): Promise<boolean> {
     try {
-      await actors.insertOne(doc);
+      await c.insertOne(doc as never);
+      return true;
     } catch (e) {
-      // The same record inserted by a replay of the same spawn: already there.
       if (!isDuplicate(e)) throw e;
+      return false;
     }
+  }
+
+  /** Inserts an actor with its lease (and the claim of its first epoch); a replay finds them there. */
+  async function insertActor(doc: ActorDoc): Promise<void> {
+    await insertIgnoringDuplicate(claims, { _id: claimId(doc._id, doc.epoch), ownerId: doc.ownerId ?? '', at: now() });
+    await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil: doc.leaseUntil, final: doc.final });
+    await insertIgnoringDuplicate(actors, doc);
+  }
+
+  async function lastSeqOf(actorId: string): Promise<number> {
+    const top = await mailbox.find({ actorId }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).toArray();
+    return top[0]?.seq ?? 0;
+  }
+
+  /** True when an epoch after `epoch` was claimed for the actor: its holder lost it. */
+  async function superseded(actorId: string, epoch: number): Promise<boolean> {
+    return (await claims.countDocuments({ _id: claimId(actorId, epoch + 1) }, { limit: 1 })) > 0;
   }
 
   /** Copies a commit's outcomes into the mailbox (idempotent; repeated by a claim after a crash). */
@@ -234,17 +267,20 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   }
 
   async function throwWhyNot(id: string, owner: { ownerId: string; epoch: number }, expectedVersion: number): Promise<never> {
-    const head = await actors.findOne({ _id: id }, { projection: { ownerId: 1, epoch: 1, version: 1 } });
+    const [head, lease] = await Promise.all([
+      actors.findOne({ _id: id }, { projection: { version: 1 } }),
+      leases.findOne({ _id: id }),
+    ]);
     if (!head) throw new AppError('not-found', `No actor ${id}`);
-    if (head.ownerId !== owner.ownerId || head.epoch !== owner.epoch) {
-      throw new AppError('lease-lost', `Actor ${id} is owned at epoch ${head.epoch} by another process`);
+    if (!lease || lease.ownerId !== owner.ownerId || lease.epoch !== owner.epoch || (await superseded(id, owner.epoch))) {
+      throw new AppError('lease-lost', `Actor ${id} is no longer held by ${owner.ownerId} at epoch ${owner.epoch}`);
     }
     throw new AppError('version-conflict', `Actor ${id} is at version ${head.version}, not ${expectedVersion}`);
   }
 
   /**
-   * Claims the idempotency key of an append. Resolves `null` when this call may append, or
-   * the earlier result when the key was used (or a crashed claim had already stored it).
+   * Claims the idempotency key of an append. Resolves `null` when this call may append, the
+   * earlier result when the key was used, or `takeover` for a claim whose holder died.
    */
   async function claimAppendKey(tenantId: string, actorId: string, claim: IdempotencyClaim): Promise<IdempotentResult<number> | { takeover: true } | null> {
     const _id = idemId(tenantId, `send:${actorId}`, claim.key);
@@ -253,13 +289,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       const existing = await idem.findOne({ _id });
       const t = now();
       if (!existing) {
-        try {
-          await idem.insertOne({ _id, tenantId, requestHash: claim.requestHash, result: null, record: null, claimedAt: t, expiresAt: claim.expiresAt });
-          return null;
-        } catch (e) {
-          if (!isDuplicate(e)) throw e;
-          continue;
-        }
+        if (await insertIgnoringDuplicate<IdemDoc>(idem, { _id, tenantId, requestHash: claim.requestHash, result: null, record: null, claimedAt: t, expiresAt: claim.expiresAt })) return null;
+        continue;
       }
       if (existing.expiresAt <= claim.nowMs) {
         await idem.deleteOne({ _id, expiresAt: existing.expiresAt });
@@ -267,11 +298,13 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       }
       if (typeof existing.result === 'number') return { fresh: false, value: existing.result, requestHash: existing.requestHash };
       if (existing.claimedAt <= t - staleClaimMs) {
-        const took = await idem.updateOne({ _id, claimedAt: existing.claimedAt, result: null }, { $set: { claimedAt: t, requestHash: claim.requestHash } });
-        if (took.modifiedCount === 1) return { takeover: true };
-        continue;
+        // Taking a dead claim over is itself a race: the winner is whoever inserts its marker.
+        if (await insertIgnoringDuplicate(claims, { _id: `${_id}|${existing.claimedAt}`, ownerId: 'append', at: t })) {
+          await idem.updateOne({ _id }, { $set: { claimedAt: t, requestHash: claim.requestHash } });
+          return { takeover: true };
+        }
       }
-      if (t > deadline) throw new AppError('version-conflict', `Another request with this idempotency key is still in flight`);
+      if (t > deadline) throw new AppError('version-conflict', 'Another request with this idempotency key is still in flight');
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -283,29 +316,25 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       if (idempotency) {
         const _id = idemId(record.tenantId, 'spawn', idempotency.key);
         for (;;) {
-          try {
-            await idem.insertOne({
-              _id,
-              tenantId: record.tenantId,
-              requestHash: idempotency.requestHash,
-              result: record.id,
-              record: JSON.stringify(doc),
-              claimedAt: idempotency.nowMs,
-              expiresAt: idempotency.expiresAt,
-            });
-            break;
-          } catch (e) {
-            if (!isDuplicate(e)) throw e;
-            const existing = await idem.findOne({ _id });
-            if (!existing) continue;
-            if (existing.expiresAt <= idempotency.nowMs) {
-              await idem.deleteOne({ _id, expiresAt: existing.expiresAt });
-              continue;
-            }
-            // A replay: make sure the promised actor exists (its first request may have died).
-            if (existing.record) await insertActor(JSON.parse(existing.record) as ActorDoc);
-            return { fresh: false, value: String(existing.result), requestHash: existing.requestHash };
+          const inserted = await insertIgnoringDuplicate<IdemDoc>(idem, {
+            _id,
+            tenantId: record.tenantId,
+            requestHash: idempotency.requestHash,
+            result: record.id,
+            record: JSON.stringify(doc),
+            claimedAt: idempotency.nowMs,
+            expiresAt: idempotency.expiresAt,
+          });
+          if (inserted) break;
+          const existing = await idem.findOne({ _id });
+          if (!existing) continue;
+          if (existing.expiresAt <= idempotency.nowMs) {
+            await idem.deleteOne({ _id, expiresAt: existing.expiresAt });
+            continue;
           }
+          // A replay: make sure the promised actor exists (its first request may have died).
+          if (existing.record) await insertActor(JSON.parse(existing.record) as ActorDoc);
+          return { fresh: false, value: String(existing.result), requestHash: existing.requestHash };
         }
       }
       await insertActor(doc);
@@ -314,7 +343,9 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
     async get(tenantId, id) {
       const d = await actors.findOne({ _id: id, tenantId });
-      return d ? toRecord(d) : null;
+      if (!d) return null;
+      const [lastSeq, lease] = await Promise.all([lastSeqOf(id), leases.findOne({ _id: id })]);
+      return toRecord(d, { lastSeq, lease });
     },
 
     async list(filter: ActorListFilter): Promise<Page<ActorRecord>> {
@@ -328,7 +359,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         else q._id = { $lt: filter.cursor };
       }
       const docs = await actors.find(q).sort({ createdAt: -1, _id: -1 }).limit(filter.limit + 1).toArray();
-      const items = docs.slice(0, filter.limit).map(toRecord);
+      const items = docs.slice(0, filter.limit).map((d) => toRecord(d));
       return { items, nextCursor: docs.length > filter.limit ? (items[items.length - 1]?.id ?? null) : null };
     },
 
@@ -338,7 +369,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         const claimed = await claimAppendKey(tenantId, actorId, idempotency);
         if (claimed && 'fresh' in claimed) return claimed;
         if (claimed && 'takeover' in claimed) {
-          // The crashed claimant may have stored its event before it died.
+          // The dead claimant may have stored its event before it died.
           const stored = await mailbox.findOne({ actorId, idemKey: key });
           if (stored) {
             await idem.updateOne({ _id: key ?? '' }, { $set: { result: stored.seq } });
@@ -346,39 +377,41 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           }
         }
       }
-      const entryProbe = { event: JSON.stringify(event) };
-      assertDocumentFits(entryProbe, 'event');
-      const head = await actors.findOneAndUpdate(
-        { _id: actorId, tenantId, final: false },
-        { $inc: { lastSeq: 1 }, $set: { dirty: true } },
-        // No projection: FerretDB's findAndModify does not take one.
-        { returnDocument: 'after' },
-      );
-      if (!head) {
+      const eventText = JSON.stringify(event);
+      assertDocumentFits({ event: eventText }, 'event');
+      const [head, lease] = await Promise.all([
+        actors.findOne({ _id: actorId, tenantId }, { projection: { final: 1 } }),
+        leases.findOne({ _id: actorId }, { projection: { final: 1 } }),
+      ]);
+      const refuse = async (e: AppError): Promise<never> => {
         if (key) await idem.deleteOne({ _id: key, result: null });
-        const exists = await actors.findOne({ _id: actorId, tenantId }, { projection: { final: 1 } });
-        if (!exists) throw new AppError('not-found', `No actor ${actorId}`);
-        throw new AppError('actor-final', `Actor ${actorId} is final and takes no events`);
+        throw e;
+      };
+      if (!head) return refuse(new AppError('not-found', `No actor ${actorId}`));
+      if (head.final || lease?.final) return refuse(new AppError('actor-final', `Actor ${actorId} is final and takes no events`));
+      // The next free sequence number is taken by inserting it; a loser of a race tries the next.
+      let seq = (await lastSeqOf(actorId)) + 1;
+      for (;;) {
+        const inserted = await insertIgnoringDuplicate<MailboxDoc>(mailbox, {
+          _id: `${actorId}:${seq}`,
+          actorId,
+          tenantId,
+          seq,
+          event: eventText,
+          acceptedAt,
+          outcome: 'pending',
+          error: 'null',
+          idemKey: key,
+        });
+        if (inserted) break;
+        seq = Math.max(seq + 1, (await lastSeqOf(actorId)) + 1);
       }
-      const seq = head.lastSeq;
-      await mailbox.insertOne({
-        _id: `${actorId}:${seq}`,
-        actorId,
-        tenantId,
-        seq,
-        event: entryProbe.event,
-        acceptedAt,
-        outcome: 'pending',
-        error: 'null',
-        idemKey: key,
-      });
       if (key) await idem.updateOne({ _id: key }, { $set: { result: seq } });
-      // The owner may have ended the actor between the sequence number and the insert: then
-      // nobody will apply this event, so it is refused here (the owner refuses the others).
-      const after = await actors.findOne({ _id: actorId }, { projection: { final: 1 } });
+      // The owner may have ended the actor meanwhile: then nobody will apply this event, so it
+      // is refused here (the owner's final commit refuses the ones it can see).
+      const after = await leases.findOne({ _id: actorId }, { projection: { final: 1 } });
       if (after?.final) {
         await mailbox.updateOne({ _id: `${actorId}:${seq}`, outcome: 'pending' }, { $set: { outcome: 'refused', error: endedBeforeApplied(actorId) } });
-        await actors.updateOne({ _id: actorId }, { $max: { appliedSeq: seq } });
       }
       return { fresh: true, value: seq };
     },
@@ -423,30 +456,38 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         set.leaseUntil = 0;
       }
       assertDocumentFits(set, 'snapshot');
-      const fence = { _id: id, version: expectedVersion, ownerId: owner.ownerId, epoch: owner.epoch, final: false };
-      // The usual case, nothing accepted beyond the mark: one write that also clears `dirty`.
-      // If an event arrived since the owner read its mailbox, `dirty` must stay set.
-      let matched = final ? 0 : (await actors.updateOne({ ...fence, lastSeq: patch.appliedSeq }, { $set: { ...set, dirty: false }, $inc: { version: 1 } })).matchedCount;
-      if (matched === 0) matched = (await actors.updateOne(fence, { $set: set, $inc: { version: 1 } })).matchedCount;
-      if (matched === 0) await throwWhyNot(id, owner, expectedVersion);
+      // Fenced before and after: a takeover claims the next epoch by insert, so a holder that
+      // stalled past its lease finds that claim and stops.
+      if (await superseded(id, owner.epoch)) await throwWhyNot(id, owner, expectedVersion);
+      const res = await actors.updateOne(
+        { _id: id, version: expectedVersion, ownerId: owner.ownerId, epoch: owner.epoch, final: false },
+        { $set: set, $inc: { version: 1 } },
+      );
+      if (res.matchedCount === 0) await throwWhyNot(id, owner, expectedVersion);
       if (outcomes.length > 0) await copyOutcomes(id, outcomes);
-      if (final) await refuseRest(id, patch.appliedSeq);
+      if (final) {
+        await leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } });
+        await refuseRest(id, patch.appliedSeq);
+      }
       return expectedVersion + 1;
     },
 
     async claim(ownerId, nowMs, leaseMs, limit) {
-      const claimable = { final: false, $or: [{ ownerId: null }, { leaseUntil: { $lt: nowMs } }] };
-      const candidates = await actors.find(claimable, { projection: { _id: 1 } }).limit(limit).toArray();
+      const candidates = await leases
+        .find({ final: false, $or: [{ ownerId: null }, { leaseUntil: { $lt: nowMs } }] })
+        .limit(limit)
+        .toArray();
       const out: ActorRecord[] = [];
-      for (const { _id } of candidates) {
-        const d = await actors.findOneAndUpdate(
-          { _id, ...claimable },
-          { $set: { ownerId, leaseUntil: nowMs + leaseMs }, $inc: { epoch: 1 } },
-          { returnDocument: 'after' },
-        );
+      for (const lease of candidates) {
+        const epoch = lease.epoch + 1;
+        // One winner per epoch, whatever the server's update semantics.
+        if (!(await insertIgnoringDuplicate(claims, { _id: claimId(lease._id, epoch), ownerId, at: nowMs }))) continue;
+        const taken: LeaseDoc = { _id: lease._id, ownerId, epoch, leaseUntil: nowMs + leaseMs, final: false };
+        await leases.replaceOne({ _id: lease._id }, taken);
+        const d = await actors.findOneAndUpdate({ _id: lease._id }, { $set: { ownerId, epoch, leaseUntil: taken.leaseUntil } }, { returnDocument: 'after' });
         if (!d) continue;
         if (d.outcomes.length > 0) await copyOutcomes(d._id, d.outcomes);
-        out.push(toRecord(d));
+        out.push(toRecord(d, { lastSeq: await lastSeqOf(d._id), lease: taken }));
       }
       return out;
     },
@@ -454,20 +495,33 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     async renew(ownerId, held, leaseUntil) {
       if (held.length === 0) return [];
       const ids = held.map((h) => h.id);
-      await actors.updateMany({ _id: { $in: ids }, ownerId, final: false }, { $set: { leaseUntil } });
-      const still = await actors.find({ _id: { $in: ids }, ownerId, final: false }, { projection: { epoch: 1 } }).toArray();
+      await leases.updateMany({ _id: { $in: ids }, ownerId, final: false }, { $set: { leaseUntil } });
+      const [still, later] = await Promise.all([
+        leases.find({ _id: { $in: ids }, ownerId, final: false }, { projection: { epoch: 1 } }).toArray(),
+        claims.find({ _id: { $in: held.map((h) => claimId(h.id, h.epoch + 1)) } }, { projection: { _id: 1 } }).toArray(),
+      ]);
       const epochs = new Map(still.map((d) => [d._id, d.epoch]));
-      return held.filter((h) => epochs.get(h.id) !== h.epoch).map((h) => h.id);
+      const taken = new Set(later.map((c) => c._id));
+      return held.filter((h) => epochs.get(h.id) !== h.epoch || taken.has(claimId(h.id, h.epoch + 1))).map((h) => h.id);
     },
 
     async release(ownerId, ids) {
       if (ids.length === 0) return;
-      await actors.updateMany({ _id: { $in: ids }, ownerId }, { $set: { ownerId: null, leaseUntil: 0 } });
+      await leases.updateMany({ _id: { $in: ids }, ownerId }, { $set: { ownerId: null, leaseUntil: 0 } });
     },
 
     async withPendingEvents(ownerId) {
-      const docs = await actors.find({ ownerId, final: false, dirty: true }, { projection: { tenantId: 1 } }).toArray();
-      return docs.map((d) => ({ id: d._id, tenantId: d.tenantId }));
+      const mine = await leases.find({ ownerId, final: false }, { projection: { _id: 1 } }).toArray();
+      if (mine.length === 0) return [];
+      const pending = await mailbox
+        .find({ outcome: 'pending', actorId: { $in: mine.map((m) => m._id) } }, { projection: { actorId: 1, seq: 1 } })
+        .toArray();
+      if (pending.length === 0) return [];
+      const top = new Map<string, number>();
+      for (const p of pending) top.set(p.actorId, Math.max(p.seq, top.get(p.actorId) ?? 0));
+      const docs = await actors.find({ _id: { $in: [...top.keys()] }, final: false }, { projection: { tenantId: 1, appliedSeq: 1 } }).toArray();
+      // An entry at or below the mark was applied; its outcome copy may just not have landed.
+      return docs.filter((d) => (top.get(d._id) ?? 0) > d.appliedSeq).map((d) => ({ id: d._id, tenantId: d.tenantId }));
     },
 
     async purgeExpired(nowMs) {

@@ -1,23 +1,115 @@
 /**
  * @module persistence/mongo/guard
- * MongoDB refuses documents over 16 MiB; Symphainy refuses them first, with a typed error and
- * nothing written. The limit leaves headroom for the update operators and field names that
- * wrap a document on the wire.
+ * What every MongoDB writer checks: the document's BSON size before the write (MongoDB
+ * refuses documents over 16 MiB; FerretDB stores them, and the driver fails with a
+ * `RangeError` past its 17 MiB serialisation buffer, so this check is the only consistent
+ * limit), the writer's lease around it (fencing, without transactions), and how a duplicate
+ * key is told apart from other failures.
  */
-import { BSON, type Document } from 'mongodb';
+import { BSON, MongoServerError, type Db, type Document } from 'mongodb';
 import { AppError } from '../../errors.js';
+import type { Fence } from '../ports.js';
 
-/** MongoDB's BSON document limit. */
-export const MONGO_MAX_BSON_BYTES = 16 * 1024 * 1024;
-/** What a stored document may take: the limit less 64 KiB of headroom. */
-export const DOCUMENT_LIMIT_BYTES = MONGO_MAX_BSON_BYTES - 64 * 1024;
+/** MongoDB's limit on one stored document (`maxBsonObjectSize`), in bytes. */
+export const BSON_DOCUMENT_LIMIT_BYTES = 16 * 1024 * 1024;
 
-/** Throws `document-too-large` if `doc` would not fit in one MongoDB document. */
-export function guardDocument(doc: Document, what: string, limit: number = DOCUMENT_LIMIT_BYTES): void {
-  const bytes = BSON.calculateObjectSize(doc);
-  if (bytes > limit) {
-    throw new AppError('document-too-large', `The ${what} would take ${bytes} bytes; a stored document may take at most ${limit}`, {
-      extras: { bytes, limit },
+/**
+ * Room kept below {@link BSON_DOCUMENT_LIMIT_BYTES} for what a write adds around the checked
+ * document: the fields an update operator (`$set`) leaves in place, the command envelope.
+ */
+export const UPDATE_HEADROOM_BYTES = 64 * 1024;
+
+/** The largest document a writer sends, in bytes. @defaultValue 16 MiB - 64 KiB (16,711,680) */
+export const MAX_DOCUMENT_BYTES = BSON_DOCUMENT_LIMIT_BYTES - UPDATE_HEADROOM_BYTES;
+
+/** The BSON size of `doc` as the driver would serialise it (`undefined` fields left out). */
+export function documentBytes(doc: Document): number {
+  return BSON.calculateObjectSize(doc, { ignoreUndefined: true });
+}
+
+/**
+ * Throws `document-too-large` (before anything is written) when `doc` is larger than
+ * `limitBytes`. The problem carries `bytes` and `limitBytes`.
+ *
+ * @param what - Names the document in the message, e.g. `'artifact art_…'`.
+ * @example
+ * assertDocumentFits(doc, `record chunk ${chunkNo} of ${datasetId}`);
+ * await collection.replaceOne(filter, doc, { upsert: true });
+ */
+export function assertDocumentFits(doc: Document, what: string, limitBytes: number = MAX_DOCUMENT_BYTES): void {
+  const bytes = documentBytes(doc);
+  if (bytes > limitBytes) {
+    throw new AppError('document-too-large', `The ${what} is ${bytes} bytes in BSON, over the ${limitBytes}-byte limit`, {
+      extras: { bytes, limitBytes },
     });
   }
+}
+
+/** True for a write refused by a unique index (E11000), on MongoDB and FerretDB alike. */
+export function isDuplicateKeyError(e: unknown): boolean {
+  return e instanceof MongoServerError && e.code === 11000;
+}
+
+/**
+ * The lease a fenced write was made under, stored on the document it wrote: a write under an
+ * older lease of the same actor never replaces one under a newer lease, and an undo removes
+ * only the writer's own document.
+ */
+export interface WriterMark {
+  actorId: string;
+  ownerId: string;
+  epoch: number;
+}
+
+export const writerMark = (fence: Fence): WriterMark => ({ actorId: fence.actorId, ownerId: fence.ownerId, epoch: fence.epoch });
+
+/** Matches the documents written under `mark` (by field: an embedded document's equality depends on key order). */
+export const writtenUnder = (mark: WriterMark) =>
+  ({ 'writer.actorId': mark.actorId, 'writer.ownerId': mark.ownerId, 'writer.epoch': mark.epoch }) as const;
+
+/** The fields of the `actors` collection (the actor store's) a fence is checked against. */
+interface LeaseDoc {
+  _id: string;
+  tenantId: string;
+  ownerId: string | null;
+  epoch: number;
+}
+
+export function leaseLost(fence: Fence): AppError {
+  return new AppError('lease-lost', `Actor ${fence.actorId} is no longer held by ${fence.ownerId} at epoch ${fence.epoch}`);
+}
+
+/** Whether the tenant's actor is still held by the fence's owner at its epoch. */
+export async function fenceHolds(db: Db, tenantId: string, fence: Fence): Promise<boolean> {
+  const lease = await db
+    .collection<LeaseDoc>('actors')
+    .findOne({ _id: fence.actorId, tenantId, ownerId: fence.ownerId, epoch: fence.epoch }, { projection: { _id: 1 } });
+  return lease !== null;
+}
+
+/**
+ * Runs `write` under `fence` with no transaction spanning the actor and the written
+ * document: the lease is checked before the write (a process that stalled past its lease is
+ * refused up front, nothing written) and again after it. If it still holds after the write
+ * landed, the write landed under the lease and stands. If not, `undo` removes what the write
+ * stored and the call fails with `lease-lost`.
+ *
+ * So a write a former owner makes after a takeover never stays: it is either refused, or
+ * visible only until its own second check (one round trip; longer only if the process stalls
+ * in exactly that gap, and then until it resumes).
+ */
+export async function underFence<T>(
+  db: Db,
+  tenantId: string,
+  fence: Fence,
+  write: () => Promise<T>,
+  undo: (result: T) => Promise<unknown>,
+): Promise<T> {
+  if (!(await fenceHolds(db, tenantId, fence))) throw leaseLost(fence);
+  const result = await write();
+  if (!(await fenceHolds(db, tenantId, fence))) {
+    await undo(result);
+    throw leaseLost(fence);
+  }
+  return result;
 }

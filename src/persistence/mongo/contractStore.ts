@@ -1,0 +1,98 @@
+/**
+ * @module persistence/mongo/contractStore
+ * `ContractStore` on MongoDB: collection `contracts`, one document per contract keyed by
+ * its id, fields as in {@link BoundaryContract}.
+ *
+ * "At most one first contract per tenant" rests on one unique index, no transaction: every
+ * contract document carries a `slot`. A tenant's first contract takes the slot
+ * `first:<tenantId>`; every later one takes `own:<id>`. `insertIfNone` inserts only into the
+ * first slot, so of any number of concurrent callers exactly one insert succeeds, and it
+ * fails for good once the tenant has any contract (which always holds the first slot). The
+ * permissive MVP contract's id is deterministic as well.
+ */
+import type { Collection, Db } from 'mongodb';
+import type { BoundaryContract } from '../../machines/contract.js';
+import type { ContractStore } from '../ports.js';
+import { assertDocumentFits, isDuplicateKeyError } from './guard.js';
+import { ensureIndexes } from './indexes.js';
+
+type ContractDoc = BoundaryContract & { _id: string; slot: string };
+
+const firstSlot = (tenantId: string): string => `first:${tenantId}`;
+const ownSlot = (id: string): string => `own:${id}`;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The contract without the storage fields, frozen as the SQLite adapter hands contracts out. */
+function toContract(doc: ContractDoc): BoundaryContract {
+  const { _id: _ignored, slot: _slot, ...contract } = doc;
+  return deepFreeze(contract);
+}
+
+/** Opens the contract store on `db`, creating its indexes. */
+export async function createMongoContractStore(db: Db): Promise<ContractStore> {
+  const contracts: Collection<ContractDoc> = db.collection<ContractDoc>('contracts');
+  await ensureIndexes(contracts, [
+    { key: { tenantId: 1, createdAt: 1, _id: 1 }, name: 'tenant_created' },
+    { key: { slot: 1 }, name: 'slot', unique: true },
+  ]);
+
+  /** Inserts `c` in `slot`; `false` when the slot or the id is taken. */
+  async function insert(c: BoundaryContract, slot: string): Promise<boolean> {
+    const doc: ContractDoc = { ...c, _id: c.id, slot };
+    assertDocumentFits(doc, `contract ${c.id}`);
+    try {
+      await contracts.insertOne(doc);
+      return true;
+    } catch (e) {
+      if (isDuplicateKeyError(e)) return false;
+      throw e;
+    }
+  }
+
+  return {
+    async list(tenantId) {
+      const docs = await contracts.find({ tenantId }).sort({ createdAt: 1, _id: 1 }).toArray();
+      return docs.map(toContract);
+    },
+    async get(tenantId, id) {
+      const doc = await contracts.findOne({ _id: id, tenantId });
+      return doc ? toContract(doc) : null;
+    },
+    async insertIfNone(contract) {
+      return insert(contract, firstSlot(contract.tenantId));
+    },
+    async insertSuperseding(contract, nowIso) {
+      // Without a transaction the two writes are ordered to fail closed: a crash between
+      // them leaves the permissive contract expired and the api contract missing (the caller
+      // retries), never both in force.
+      await contracts.updateMany(
+        {
+          tenantId: contract.tenantId,
+          issuedBy: 'permissive-mvp',
+          $or: [{ expiresAt: null }, { expiresAt: { $gt: nowIso } }],
+        },
+        { $set: { expiresAt: nowIso } },
+      );
+      if (!(await insert(contract, firstSlot(contract.tenantId)))) {
+        const doc: ContractDoc = { ...contract, _id: contract.id, slot: ownSlot(contract.id) };
+        assertDocumentFits(doc, `contract ${contract.id}`);
+        await contracts.insertOne(doc);
+      }
+    },
+    async revoke(tenantId, id, nowIso) {
+      const { matchedCount } = await contracts.updateOne({ _id: id, tenantId, revokedAt: null }, { $set: { revokedAt: nowIso } });
+      // Already revoked: the first revocation time stands.
+      return matchedCount === 1 || (await contracts.countDocuments({ _id: id, tenantId }, { limit: 1 })) === 1;
+    },
+    async setExpiry(tenantId, id, expiresAt) {
+      return (await contracts.updateOne({ _id: id, tenantId }, { $set: { expiresAt } })).matchedCount === 1;
+    },
+  };
+}
