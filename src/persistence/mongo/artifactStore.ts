@@ -79,7 +79,6 @@ export async function createMongoArtifactStore(db: Db): Promise<ArtifactStore> {
       const mark = writerMark(fence);
       return underFence(
         db,
-        a.tenantId,
         fence,
         async () => {
           if (await insert(doc)) return true;

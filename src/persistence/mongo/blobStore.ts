@@ -178,7 +178,7 @@ export async function createMongoBlobStore(db: Db, options: MongoBlobStoreOption
           );
         };
         // Under a fence, the catch below removes the file when the lease moved.
-        await (fence ? underFence(db, tenantId, fence, publish, async () => undefined) : publish());
+        await (fence ? underFence(db, fence, publish, async () => undefined) : publish());
         return { id: meta.id, tenantId, name: meta.name, mediaType: meta.mediaType, bytes, sha256, createdAt };
       } catch (e) {
         // The write's own failure is what the caller needs; what a failed clean-up leaves is

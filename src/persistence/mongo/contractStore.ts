@@ -9,6 +9,12 @@
  * first slot, so of any number of concurrent callers exactly one insert succeeds, and it
  * fails for good once the tenant has any contract (which always holds the first slot). The
  * permissive MVP contract's id is deterministic as well.
+ *
+ * A revocation is an insert into `contract_revocations` (`_id` = the contract id), not an
+ * update of the contract: FerretDB v1 rewrites a whole document per update without a lock,
+ * so a revocation written as an update could be lost to a concurrent expiry change of the
+ * same contract. Reads merge the two; the first revocation stands. Expiry changes remain
+ * updates: two at once keep one of them, as if one came after the other.
  */
 import type { Collection, Db } from 'mongodb';
 import type { BoundaryContract } from '../../machines/contract.js';
@@ -17,6 +23,12 @@ import { assertDocumentFits, isDuplicateKeyError } from './guard.js';
 import { ensureIndexes } from './indexes.js';
 
 type ContractDoc = BoundaryContract & { _id: string; slot: string };
+
+interface RevocationDoc {
+  _id: string;
+  tenantId: string;
+  revokedAt: string;
+}
 
 const firstSlot = (tenantId: string): string => `first:${tenantId}`;
 const ownSlot = (id: string): string => `own:${id}`;
@@ -29,10 +41,13 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The contract without the storage fields, frozen as the SQLite adapter hands contracts out. */
-function toContract(doc: ContractDoc): BoundaryContract {
+/**
+ * The contract without the storage fields, with its revocation if any, frozen as the SQLite
+ * adapter hands contracts out.
+ */
+function toContract(doc: ContractDoc, revocation: RevocationDoc | null | undefined): BoundaryContract {
   const { _id: _ignored, slot: _slot, ...contract } = doc;
-  return deepFreeze(contract);
+  return deepFreeze(revocation && contract.revokedAt === null ? { ...contract, revokedAt: revocation.revokedAt } : contract);
 }
 
 /** Opens the contract store on `db`, creating its indexes. */
@@ -42,6 +57,8 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
     { key: { tenantId: 1, createdAt: 1, _id: 1 }, name: 'tenant_created' },
     { key: { slot: 1 }, name: 'slot', unique: true },
   ]);
+  const revocations: Collection<RevocationDoc> = db.collection<RevocationDoc>('contract_revocations');
+  await ensureIndexes(revocations, [{ key: { tenantId: 1 }, name: 'tenant' }]);
 
   /** Inserts `c` in `slot`; `false` when the slot or the id is taken. */
   async function insert(c: BoundaryContract, slot: string): Promise<boolean> {
@@ -58,12 +75,16 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
 
   return {
     async list(tenantId) {
-      const docs = await contracts.find({ tenantId }).sort({ createdAt: 1, _id: 1 }).toArray();
-      return docs.map(toContract);
+      const [docs, revoked] = await Promise.all([
+        contracts.find({ tenantId }).sort({ createdAt: 1, _id: 1 }).toArray(),
+        revocations.find({ tenantId }).toArray(),
+      ]);
+      const byId = new Map(revoked.map((r) => [r._id, r]));
+      return docs.map((d) => toContract(d, byId.get(d._id)));
     },
     async get(tenantId, id) {
-      const doc = await contracts.findOne({ _id: id, tenantId });
-      return doc ? toContract(doc) : null;
+      const [doc, revocation] = await Promise.all([contracts.findOne({ _id: id, tenantId }), revocations.findOne({ _id: id, tenantId })]);
+      return doc ? toContract(doc, revocation) : null;
     },
     async insertIfNone(contract) {
       return insert(contract, firstSlot(contract.tenantId));
@@ -87,9 +108,14 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
       }
     },
     async revoke(tenantId, id, nowIso) {
-      const { matchedCount } = await contracts.updateOne({ _id: id, tenantId, revokedAt: null }, { $set: { revokedAt: nowIso } });
-      // Already revoked: the first revocation time stands.
-      return matchedCount === 1 || (await contracts.countDocuments({ _id: id, tenantId }, { limit: 1 })) === 1;
+      if (!(await contracts.findOne({ _id: id, tenantId }, { projection: { _id: 1 } }))) return false;
+      try {
+        await revocations.insertOne({ _id: id, tenantId, revokedAt: nowIso });
+      } catch (e) {
+        // Already revoked: the first revocation time stands.
+        if (!isDuplicateKeyError(e)) throw e;
+      }
+      return true;
     },
     async setExpiry(tenantId, id, expiresAt) {
       return (await contracts.updateOne({ _id: id, tenantId }, { $set: { expiresAt } })).matchedCount === 1;

@@ -67,24 +67,24 @@ export const writerMark = (fence: Fence): WriterMark => ({ actorId: fence.actorI
 export const writtenUnder = (mark: WriterMark) =>
   ({ 'writer.actorId': mark.actorId, 'writer.ownerId': mark.ownerId, 'writer.epoch': mark.epoch }) as const;
 
-/** The fields of the `actors` collection (the actor store's) a fence is checked against. */
-interface LeaseDoc {
-  _id: string;
-  tenantId: string;
-  ownerId: string | null;
-  epoch: number;
-}
-
 export function leaseLost(fence: Fence): AppError {
   return new AppError('lease-lost', `Actor ${fence.actorId} is no longer held by ${fence.ownerId} at epoch ${fence.epoch}`);
 }
 
-/** Whether the tenant's actor is still held by the fence's owner at its epoch. */
-export async function fenceHolds(db: Db, tenantId: string, fence: Fence): Promise<boolean> {
-  const lease = await db
-    .collection<LeaseDoc>('actors')
-    .findOne({ _id: fence.actorId, tenantId, ownerId: fence.ownerId, epoch: fence.epoch }, { projection: { _id: 1 } });
-  return lease !== null;
+/**
+ * Whether the actor is still held by the fence's owner at its epoch, read the way the actor
+ * store's `renew` reads it: its `leases` document names the owner at that epoch (not released,
+ * not final), and no process claimed the next epoch (`claims/<actor>:<epoch + 1>`, the
+ * insert that decides a takeover). Like the actor store's owner-side methods, by actor id.
+ */
+export async function fenceHolds(db: Db, fence: Fence): Promise<boolean> {
+  const [lease, next] = await Promise.all([
+    db
+      .collection<{ _id: string; ownerId: string | null; epoch: number; final: boolean }>('leases')
+      .findOne({ _id: fence.actorId, ownerId: fence.ownerId, epoch: fence.epoch, final: false }, { projection: { _id: 1 } }),
+    db.collection<{ _id: string }>('claims').findOne({ _id: `${fence.actorId}:${fence.epoch + 1}` }, { projection: { _id: 1 } }),
+  ]);
+  return lease !== null && next === null;
 }
 
 /**
@@ -94,20 +94,15 @@ export async function fenceHolds(db: Db, tenantId: string, fence: Fence): Promis
  * landed, the write landed under the lease and stands. If not, `undo` removes what the write
  * stored and the call fails with `lease-lost`.
  *
- * So a write a former owner makes after a takeover never stays: it is either refused, or
- * visible only until its own second check (one round trip; longer only if the process stalls
- * in exactly that gap, and then until it resumes).
+ * So a write a former owner makes after a takeover does not stay: it is refused, or visible
+ * only until its own second check (one round trip; if the process stalls in exactly that gap,
+ * until it resumes, and for good if it dies there: the new owner's re-run then replaces it,
+ * as a newer lease's write wins over an older one's).
  */
-export async function underFence<T>(
-  db: Db,
-  tenantId: string,
-  fence: Fence,
-  write: () => Promise<T>,
-  undo: (result: T) => Promise<unknown>,
-): Promise<T> {
-  if (!(await fenceHolds(db, tenantId, fence))) throw leaseLost(fence);
+export async function underFence<T>(db: Db, fence: Fence, write: () => Promise<T>, undo: (result: T) => Promise<unknown>): Promise<T> {
+  if (!(await fenceHolds(db, fence))) throw leaseLost(fence);
   const result = await write();
-  if (!(await fenceHolds(db, tenantId, fence))) {
+  if (!(await fenceHolds(db, fence))) {
     await undo(result);
     throw leaseLost(fence);
   }

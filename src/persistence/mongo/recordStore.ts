@@ -74,7 +74,6 @@ export async function createMongoRecordStore(db: Db): Promise<RecordStore> {
       const mark = writerMark(fence);
       await underFence(
         db,
-        tenantId,
         fence,
         () => upsert(doc, fence),
         () => chunks.deleteOne({ tenantId, datasetId, chunkNo, ...writtenUnder(mark) }),

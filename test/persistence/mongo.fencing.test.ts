@@ -1,0 +1,189 @@
+/**
+ * MongoDB only: fencing of artifact and record-chunk writes without transactions
+ * (`underFence` in `src/persistence/mongo/guard.ts`). The contract suite covers a fence that
+ * holds and one that is already stale; these cases cover what only a race between a former
+ * and a new owner reaches, and every query shape the fencing uses (the lease read, the
+ * newer-lease condition on a chunk upsert, the older-lease replacement of an artifact, the
+ * undo filters), so a server that answered one of them wrongly would fail here.
+ */
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Db } from 'mongodb';
+import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { isAppError } from '../../src/errors.js';
+import { newId } from '../../src/ids.js';
+import { underFence, writerMark, writtenUnder } from '../../src/persistence/mongo/guard.js';
+import { createMongoStores } from '../../src/persistence/mongo/index.js';
+import type { ActorRecord, Artifact, Fence, RecordRow, Stores } from '../../src/persistence/ports.js';
+import { describeWithService } from '../services/env.js';
+
+const MINUTE = 60_000;
+
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (e) {
+    return isAppError(e) ? e.code : `not an AppError: ${String(e)}`;
+  }
+  return 'resolved';
+}
+
+describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
+  const admin = new MongoClient(url);
+  let stores: Stores;
+  let db: Db;
+  let dbName: string;
+  const tenantId = 'ten-fence';
+  const former = 'own-former';
+  const current = 'own-current';
+
+  beforeEach(async () => {
+    dbName = `symphainy_fence_${randomBytes(6).toString('hex')}`;
+    stores = await createMongoStores(url, { dbName });
+    db = admin.db(dbName);
+  });
+  afterEach(async () => {
+    await stores.close();
+    await db.dropDatabase();
+  });
+  afterAll(async () => {
+    await admin.close();
+  });
+
+  /** An actor held by `former` at epoch 2. */
+  async function heldActor(): Promise<ActorRecord> {
+    const at = new Date().toISOString();
+    const record: ActorRecord = {
+      id: newId('exe'),
+      tenantId,
+      kind: 'execution',
+      status: 'running',
+      value: 'working',
+      tags: [],
+      machineId: 'execution',
+      machineVersion: 1,
+      snapshot: null,
+      input: null,
+      contractId: null,
+      output: null,
+      error: null,
+      timers: [],
+      version: 0,
+      appliedSeq: 0,
+      lastSeq: 0,
+      ownerId: former,
+      leaseUntil: Date.now() + MINUTE,
+      epoch: 2,
+      createdAt: at,
+      updatedAt: at,
+    };
+    await stores.actors.create(record);
+    return record;
+  }
+
+  /** `current` takes the actor over once its lease lapsed; its fence (epoch 3). */
+  async function takeOver(actorId: string): Promise<Fence> {
+    const claimed = await stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
+    expect(claimed.map((r) => [r.id, r.epoch])).toEqual([[actorId, 3]]);
+    return { actorId, ownerId: current, epoch: 3 };
+  }
+
+  const artifactOf = (actorId: string, id: string, body: unknown): Artifact => ({
+    id,
+    tenantId,
+    solutionId: 'sol_fence',
+    kind: 'dataset',
+    createdAt: new Date().toISOString(),
+    body,
+    lineage: { actorId, actorKind: 'execution', intent: 'parse_content', inputs: [], fileIds: [], contractId: 'ctr_x', decisionIds: [] },
+  });
+
+  const rows = (text: string): RecordRow[] => [{ row: 1, values: [text] }];
+
+  it('lets the new owner replace an artifact written under the former lease, and refuses the former owner', async () => {
+    const actor = await heldActor();
+    const stale: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
+    const id = newId('art');
+    expect(await stores.artifacts.put(artifactOf(actor.id, id, { by: 'former' }), stale)).toBe(true);
+    const fence = await takeOver(actor.id);
+
+    expect(await stores.artifacts.put(artifactOf(actor.id, id, { by: 'current' }), fence)).toBe(true);
+    expect((await stores.artifacts.get(tenantId, id))?.body).toEqual({ by: 'current' });
+    expect(await stores.artifacts.put(artifactOf(actor.id, id, { by: 'current again' }), fence)).toBe(false);
+    expect(await rejection(stores.artifacts.put(artifactOf(actor.id, id, { by: 'former again' }), stale))).toBe('lease-lost');
+    expect(await stores.artifacts.put(artifactOf(actor.id, id, { by: 'unfenced' }))).toBe(false);
+    expect((await stores.artifacts.get(tenantId, id))?.body).toEqual({ by: 'current' });
+    expect(await stores.artifacts.countByActor(tenantId, actor.id)).toBe(1);
+  });
+
+  it('lets the new owner replace a chunk written under the former lease', async () => {
+    const actor = await heldActor();
+    const datasetId = newId('dst');
+    await stores.records.putChunk(tenantId, datasetId, 0, rows('former'), { actorId: actor.id, ownerId: former, epoch: 2 });
+    const fence = await takeOver(actor.id);
+    await stores.records.putChunk(tenantId, datasetId, 0, rows('current'), fence);
+    expect(await stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('current'));
+  });
+
+  it('keeps a chunk written under a newer lease when an older lease’s write gets past the lease check', async () => {
+    const actor = await heldActor();
+    const datasetId = newId('dst');
+    // What a takeover racing this write would leave: the chunk already written at epoch 3,
+    // while the lease the writer checks still shows epoch 2.
+    await db.collection('record_chunks').insertOne({
+      tenantId,
+      datasetId,
+      chunkNo: 0,
+      firstRow: 1,
+      lastRow: 1,
+      records: JSON.stringify(rows('newer')),
+      writer: { actorId: actor.id, ownerId: current, epoch: 3 },
+    });
+    const fence: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
+    expect(await rejection(stores.records.putChunk(tenantId, datasetId, 0, rows('older'), fence))).toBe('lease-lost');
+    expect(await stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('newer'));
+    // Another actor's lease, or none, does not order against it: those writes replace it.
+    await stores.records.putChunk(tenantId, datasetId, 0, rows('unfenced'));
+    expect(await stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('unfenced'));
+  });
+
+  it('undoes a write and refuses it when the lease moves while the write lands', async () => {
+    const actor = await heldActor();
+    const fence: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
+    const undone: string[] = [];
+    const outcome = underFence(
+      db,
+      fence,
+      async () => {
+        await takeOver(actor.id);
+        return 'written';
+      },
+      async (result) => undone.push(result),
+    );
+    expect(await rejection(outcome)).toBe('lease-lost');
+    expect(undone).toEqual(['written']);
+  });
+
+  it('matches exactly the writer’s own documents by their mark', async () => {
+    const actor = await heldActor();
+    const fence: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
+    const mark = writerMark(fence);
+    const id = newId('art');
+    await stores.artifacts.put(artifactOf(actor.id, id, { n: 1 }), fence);
+    const datasetId = newId('dst');
+    await stores.records.putChunk(tenantId, datasetId, 0, rows('x'), fence);
+    for (const other of [{ ...mark, epoch: 3 }, { ...mark, ownerId: current }, { ...mark, actorId: newId('exe') }]) {
+      expect(await db.collection<{ _id: string }>('artifacts').countDocuments({ _id: id, ...writtenUnder(other) })).toBe(0);
+      expect(await db.collection('record_chunks').countDocuments({ tenantId, datasetId, chunkNo: 0, ...writtenUnder(other) })).toBe(0);
+    }
+    expect(await db.collection<{ _id: string }>('artifacts').countDocuments({ _id: id, ...writtenUnder(mark) })).toBe(1);
+    expect(await db.collection('record_chunks').countDocuments({ tenantId, datasetId, chunkNo: 0, ...writtenUnder(mark) })).toBe(1);
+  });
+
+  it('refuses writes under a lease given up at a clean shutdown', async () => {
+    const actor = await heldActor();
+    const fence: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
+    await stores.actors.release(former, [actor.id]);
+    expect(await rejection(stores.artifacts.put(artifactOf(actor.id, newId('art'), {}), fence))).toBe('lease-lost');
+    expect(await rejection(stores.records.putChunk(tenantId, newId('dst'), 0, rows('x'), fence))).toBe('lease-lost');
+  });
+});
