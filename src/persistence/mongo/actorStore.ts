@@ -119,7 +119,7 @@ function endedBeforeApplied(actorId: string): string {
   } satisfies Problem);
 }
 
-function toDoc(r: ActorRecord): ActorDoc {
+function asDocument(r: ActorRecord): ActorDoc {
   return {
     _id: r.id,
     tenantId: r.tenantId,
@@ -311,7 +311,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
   return {
     async create(record, idempotency) {
-      const doc = toDoc(record);
+      const doc = asDocument(record);
       assertDocumentFits(doc, 'actor');
       if (idempotency) {
         const _id = idemId(record.tenantId, 'spawn', idempotency.key);
