@@ -484,8 +484,15 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         if (!(await insertIgnoringDuplicate(claims, { _id: claimId(lease._id, epoch), ownerId, at: nowMs }))) continue;
         const taken: LeaseDoc = { _id: lease._id, ownerId, epoch, leaseUntil: nowMs + leaseMs, final: false };
         await leases.replaceOne({ _id: lease._id }, taken);
-        const d = await actors.findOneAndUpdate({ _id: lease._id }, { $set: { ownerId, epoch, leaseUntil: taken.leaseUntil } }, { returnDocument: 'after' });
-        if (!d) continue;
+        const d = await actors.findOneAndUpdate({ _id: lease._id, final: false }, { $set: { ownerId, epoch, leaseUntil: taken.leaseUntil } }, { returnDocument: 'after' });
+        if (!d) {
+          // The actor ended but its lease was left claimable (a crash between the final commit
+          // and its lease's update, or that update lost to a concurrent renewal): mark it now,
+          // or every process would claim the finished actor again, lease after lease.
+          const ended = await actors.findOne({ _id: lease._id }, { projection: { final: 1 } });
+          if (ended?.final) await leases.updateOne({ _id: lease._id, epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } });
+          continue;
+        }
         if (d.outcomes.length > 0) await copyOutcomes(d._id, d.outcomes);
         out.push(toRecord(d, { lastSeq: await lastSeqOf(d._id), lease: taken }));
       }

@@ -19,6 +19,13 @@ export interface MongoStoresOptions {
   dbName?: string;
   /** Bytes per GridFS chunk document of a blob. @defaultValue 261120 (255 KiB) */
   blobChunkBytes?: number;
+  /**
+   * Most connections (so requests in flight) this process opens to the server. Kept small:
+   * FerretDB v1 on PostgreSQL (50 backend connections) wedges for good once one client has
+   * some 80 requests in flight, and several processes share one server.
+   * @defaultValue 10
+   */
+  maxPoolSize?: number;
 }
 
 /** The database named in a connection string's path, if any. */
@@ -37,7 +44,7 @@ function dbNameOf(url: string): string | undefined {
  */
 export async function createMongoStores(url: string, options: MongoStoresOptions = {}): Promise<Stores> {
   // `undefined` fields are left out, as the SQLite adapter's JSON leaves them out.
-  const client = new MongoClient(url, { ignoreUndefined: true });
+  const client = new MongoClient(url, { ignoreUndefined: true, maxPoolSize: options.maxPoolSize ?? 10 });
   let db: Db;
   try {
     await client.connect();
