@@ -204,7 +204,7 @@ _svc_start_ferretdb() {
   local t0 out="$_SVC_DIR/ferretdb.out" log="$_SVC_DIR/ferretdb.log" line="" i url port
   t0="$(_svc_now)"
   "$_SVC_FERRET_BIN" -listen 127.0.0.1:0 -log-level error -ready-timeout 60s \
-    -postgresql-url "postgres://postgres@127.0.0.1:$_SVC_PG_PORT/ferretdb" \
+    -postgresql-url "postgres://postgres@127.0.0.1:$_SVC_PG_PORT/ferretdb?pool_max_conns=120" \
     </dev/null >"$out" 2>"$log" &
   _SVC_FERRET_PID=$!
   # The ready line comes once the server answered a `ping` through the Go driver (which
