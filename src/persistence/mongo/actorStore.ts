@@ -13,9 +13,11 @@
  *   `claims/<actor>:<epoch>` (one winner per epoch), an event inserts `mailbox/<actor>:<seq>`
  *   with the next free sequence number (a loser retries with the next), an idempotency key
  *   inserts `idempotency/<tenant>|<scope>|<key>`;
- * - a commit is a compare-and-set on `version`, `ownerId` and `epoch` by the owner alone,
- *   and is followed by a check that no later epoch was claimed meanwhile (`lease-lost`
- *   otherwise): a stalled owner learns it lost the actor at its next write.
+ * - a commit is a compare-and-set on `version`, `ownerId` and `epoch`, preceded by a check
+ *   that no later epoch was claimed (`lease-lost` otherwise): a stalled owner learns it lost
+ *   the actor at its next write. A takeover also writes the actor document (owner, epoch),
+ *   so at the moment of a takeover the document has two writers; on a server whose updates
+ *   are not atomic a stalled owner's in-flight commit can still race the claimer there.
  *
  * `lastSeq` and `leaseUntil` are read live by `get` and `claim`; `list` returns the values
  * last written with the snapshot. Outcomes of a commit are repeated on the actor document
@@ -456,7 +458,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         set.leaseUntil = 0;
       }
       assertDocumentFits(set, 'snapshot');
-      // Fenced before and after: a takeover claims the next epoch by insert, so a holder that
+      // Fenced before the write: a takeover claims the next epoch by insert, so a holder that
       // stalled past its lease finds that claim and stops.
       if (await superseded(id, owner.epoch)) await throwWhyNot(id, owner, expectedVersion);
       const res = await actors.updateOne(
