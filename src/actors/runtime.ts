@@ -42,7 +42,7 @@ import { createHub } from './hub.js';
 import type { Nudger } from './nudge.js';
 import { ID_PREFIX, machineInputOf, normalizeSpawn, storedSpawn } from './kinds.js';
 import { classify, migrateSnapshot, pendingTimers, rearmTimers, type TimerDeadlines } from './snapshot.js';
-import { publicView, stateOf, type ActorState, type ActorView } from './view.js';
+import { publicView, setOutput, stateOf, type ActorState, type ActorView } from './view.js';
 import { workActors, type AgentResponder } from './work.js';
 
 export type WaitCondition = 'applied' | 'done' | { tag: string };
@@ -276,7 +276,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       updatedAt: new Date(clock.now()).toISOString(),
       appliedSeq: patch.appliedSeq,
     };
-    if (patch.output !== null && patch.output !== undefined) state.output = patch.output;
+    setOutput(state, patch.output);
     if (patch.error) state.error = patch.error;
     return state;
   }

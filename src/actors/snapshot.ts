@@ -48,7 +48,9 @@ export function classify(snapshot: AnyMachineSnapshot): Classified {
     return { status, error: status === 'done' ? null : stored, output: snapshot.output ?? null };
   }
   if (snapshot.status === 'stopped') return { status: 'stopped', error: stored, output: null };
-  return { status: snapshot.hasTag(WAITING_TAG) ? 'waiting' : 'running', error: null, output: null };
+  // A running actor's stored output is its progress, if it reported any (see `progressOf`).
+  const progress = (snapshot.context as { progress?: unknown } | undefined)?.progress;
+  return { status: snapshot.hasTag(WAITING_TAG) ? 'waiting' : 'running', error: null, output: progress ? { progress } : null };
 }
 
 interface ScheduledEventLike {

@@ -16,6 +16,8 @@ export interface ActorView {
   machineId: string;
   machineVersion: number;
   output?: unknown;
+  /** A running long intent's last reported progress `{ phase, done, total }`. */
+  progress?: unknown;
   error?: Problem;
   /** The stored snapshot version; grows by one on every commit. */
   version: number;
@@ -44,7 +46,7 @@ export function stateOf(r: ActorRecord): ActorState {
     updatedAt: r.updatedAt,
     appliedSeq: r.appliedSeq,
   };
-  if (r.output !== null && r.output !== undefined) view.output = r.output;
+  setOutput(view, r.output);
   if (r.error) view.error = r.error;
   return view;
 }
@@ -53,4 +55,18 @@ export function stateOf(r: ActorRecord): ActorState {
 export function publicView(s: ActorState): ActorView {
   const { appliedSeq: _applied, ...view } = s;
   return view;
+}
+
+/**
+ * Sets `output`, or `progress` for an actor that is not final: while it runs, the stored
+ * output slot carries the progress its intent last reported (`{ progress }`).
+ */
+export function setOutput(view: ActorView, output: unknown): void {
+  if (output === null || output === undefined) return;
+  if (view.status === 'running' || view.status === 'waiting') {
+    const progress = (output as { progress?: unknown }).progress;
+    if (progress !== undefined) view.progress = progress;
+    return;
+  }
+  view.output = output;
 }

@@ -5,13 +5,13 @@
  * stores. Each takes ids only (the machine's invoke input) and is safe to run again after a
  * crash: artifact ids derive from the actor id, kind and ordinal.
  */
-import { fromPromise } from 'xstate';
+import { fromPromise, type AnyActorRef } from 'xstate';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { derivedId } from '../ids.js';
 import type { IntentContext, IntentRegistry } from '../intents/index.js';
 import { isExpired, type ArtifactRef, type ContractDecision, type ContractRequest, type GrantedContract, type Realm } from '../machines/index.js';
-import type { ActorKind, BulkStepInput, ChunkOutput, PlanOutput, RespondInput, RespondOutput, RunIntentInput, RunIntentOutput } from '../machines/index.js';
+import type { ActorKind, BulkStepInput, Progress, ChunkOutput, PlanOutput, RespondInput, RespondOutput, RunIntentInput, RunIntentOutput } from '../machines/index.js';
 import type { ArtifactStore, BlobStore, Fence, RecordStore, Stores } from '../persistence/ports.js';
 import type { ContractService } from './contracts.js';
 import { storedSpawn } from './kinds.js';
@@ -87,10 +87,35 @@ function fencedStores(stores: Stores, fence: Fence): IntentContext['stores'] {
   return { artifacts, records, blobs };
 }
 
-function intentContext(deps: WorkDeps, ids: StepIds, actorKind: ActorKind, signal: AbortSignal): IntentContext {
+/** Least time between two progress reports an intent publishes (the last one always lands). */
+const PROGRESS_EVERY_MS = 250;
+
+/** Sends progress to the invoking actor, coalesced: at most one event per {@link PROGRESS_EVERY_MS}. */
+function progressReporter(deps: WorkDeps, parent: AnyActorRef | undefined): IntentContext['progress'] {
+  let last = Number.NEGATIVE_INFINITY;
+  let pending: Progress | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const flush = () => {
+    timer = null;
+    if (!pending) return;
+    last = deps.clock.now();
+    if (parent?.getSnapshot().status === 'active') parent.send({ type: 'PROGRESS', ...pending });
+    pending = null;
+  };
+  return (phase, done, total = null) => {
+    pending = { phase, done, total };
+    if (timer) return;
+    const wait = last + PROGRESS_EVERY_MS - deps.clock.now();
+    if (wait <= 0) flush();
+    else timer = setTimeout(flush, wait);
+  };
+}
+
+function intentContext(deps: WorkDeps, ids: StepIds, actorKind: ActorKind, signal: AbortSignal, parent?: AnyActorRef): IntentContext {
   const counters = new Map<string, number>();
   const stores = fencedStores(deps.stores, deps.fenceOf(ids.actorId));
   return {
+    progress: progressReporter(deps, parent),
     actorId: ids.actorId,
     tenantId: ids.tenantId,
     solutionId: ids.solutionId,
@@ -149,11 +174,11 @@ export function workActors(deps: WorkDeps) {
       if (input.actorId) deps.grants.set(input.actorId, grant);
       return { contractId: grant.contract.id };
     }),
-    runIntent: fromPromise<RunIntentOutput, RunIntentInput>(async ({ input, signal }) => {
+    runIntent: fromPromise<RunIntentOutput, RunIntentInput>(async ({ input, signal, self }) => {
       const grant = await grantFor(deps, input);
       const def = deps.intents.get(input.intent);
       const params = await paramsOf(deps, input, 'execution');
-      const artifacts = await def.handler(intentContext(deps, input, 'execution', signal), params, grant);
+      const artifacts = await def.handler(intentContext(deps, input, 'execution', signal, self._parent), params, grant);
       return { artifacts };
     }),
     respond: fromPromise<RespondOutput, RespondInput>(async ({ input, signal }) => {

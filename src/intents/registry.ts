@@ -18,7 +18,13 @@ export interface IntentContext {
   readonly intent: string;
   readonly stores: { readonly artifacts: ArtifactStore; readonly records: RecordStore; readonly blobs: BlobStore };
   readonly clock: Clock;
+  /** Aborted when the actor is cancelled or stopped: long work checks it between batches. */
   readonly signal: AbortSignal;
+  /**
+   * Publishes how far a long intent has got (`total` null while unknown). Cheap to call per
+   * batch: reports are coalesced to a few per second, and the last one always lands.
+   */
+  progress(phase: string, done: number, total?: number | null): void;
   /**
    * Stores the `n`-th artifact of `kind` produced by this actor. Its id derives from
    * (actor, kind, n), so a re-run after a crash writes the same artifact once.

@@ -33,17 +33,30 @@ export interface ExecutionInput {
   contractId: string | null;
 }
 
+/** How far a long intent has got (DOMAIN.md section 2): `total` is null while unknown. */
+export interface Progress {
+  phase: string;
+  done: number;
+  total: number | null;
+}
+
 export interface ExecutionContext extends ContractSlot {
   actorId: string;
   solutionId: string;
   artifacts: ArtifactRef[];
+  /** The last progress the running intent reported; absent until it reports any. */
+  progress?: Progress | null;
 }
 
 export const ExecutionEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('CANCEL') }).strict(),
   z.object({ type: z.literal('STOP') }).strict(),
 ]);
-export type ExecutionEvent = z.infer<typeof ExecutionEventSchema>;
+/**
+ * Events the actor takes. `PROGRESS` comes only from its own invoked work (the runtime's
+ * `runIntent`); it is not in {@link ExecutionEventSchema}, so no client can send it.
+ */
+export type ExecutionEvent = z.infer<typeof ExecutionEventSchema> | ({ type: 'PROGRESS' } & Progress);
 
 /** What `runIntent` receives: ids only, so a re-invocation after a crash is cheap and safe. */
 export interface RunIntentInput {
@@ -84,6 +97,10 @@ export const executionMachine = setup({
   actions: {
     recordGrant: assign(recordGrant),
     recordProblem: assign(recordProblem),
+    recordProgress: assign(({ event }) => {
+      if (event.type !== 'PROGRESS') return {};
+      return { progress: { phase: event.phase, done: event.done, total: event.total } };
+    }),
     recordArtifacts: assign(({ event }) => {
       const out = (event as { output?: RunIntentOutput }).output;
       return { artifacts: out?.artifacts ?? [] };
@@ -129,7 +146,7 @@ export const executionMachine = setup({
           { target: 'failed', actions: 'recordProblem' },
         ],
       },
-      on: { CANCEL: { target: 'stopped' } },
+      on: { CANCEL: { target: 'stopped' }, PROGRESS: { actions: 'recordProgress' } },
     },
     done: { type: 'final', tags: ['final'] },
     failed: { type: 'final', tags: ['final'] },

@@ -51,7 +51,7 @@ export const machineCatalog: MachineCatalog = {
 };
 
 export { executionMachine, agentSessionMachine, bulkOperationMachine };
-export type { ExecutionContext, ExecutionEvent, ExecutionInput, ArtifactRef, RunIntentInput, RunIntentOutput } from './execution.js';
+export type { ExecutionContext, ExecutionEvent, ExecutionInput, ArtifactRef, RunIntentInput, RunIntentOutput, Progress } from './execution.js';
 export type { AgentSessionContext, AgentSessionEvent, AgentSessionInput, RespondInput, RespondOutput } from './agentSession.js';
 export type {
   BulkOperationContext,
