@@ -26,6 +26,19 @@ const apiKeys = z
     return out;
   });
 
+const rateLimit = z.string().transform((raw, ctx) => {
+  const v = raw.trim().toLowerCase();
+  if (v === 'off' || v === '0') return null;
+  const m = /^(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(v);
+  const perSecond = Number(m?.[1]);
+  const burst = m?.[2] === undefined ? Math.max(1, Math.ceil(perSecond)) : Number(m[2]);
+  if (!m || !(perSecond > 0) || !(burst >= 1)) {
+    ctx.addIssue({ code: 'custom', message: 'SYMPHAINY_RATE_LIMIT must be <requests per second>[:<burst>] or off' });
+    return z.NEVER;
+  }
+  return { perSecond, burst };
+});
+
 const EnvSchema = z.object({
   /** @defaultValue 8787 */
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -40,6 +53,10 @@ const EnvSchema = z.object({
   SYMPHAINY_API_KEYS: apiKeys.default([]),
   SYMPHAINY_INSPECT: bool.default(false),
   SYMPHAINY_INSPECT_TENANT: z.string().optional(),
+  /** The inspector relay's port (loopback only). @defaultValue 8788 */
+  SYMPHAINY_INSPECT_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
+  /** Snapshot history entries kept per actor (SSE resume). @defaultValue 100 */
+  SYMPHAINY_HISTORY_MAX: z.coerce.number().int().min(1).max(100_000).default(100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Lease on an owned actor, in milliseconds. @defaultValue 15000 */
   SYMPHAINY_LEASE_MS: z.coerce.number().int().min(200).default(15_000),
@@ -51,6 +68,8 @@ const EnvSchema = z.object({
   SYMPHAINY_MAX_EVENT_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   /** Largest accepted JSON request body, in bytes. @defaultValue 1048576 */
   SYMPHAINY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Per-tenant request budget: `<requests per second>[:<burst>]`, or `off`. @defaultValue '1000:2000' */
+  SYMPHAINY_RATE_LIMIT: rateLimit.default({ perSecond: 1000, burst: 2000 }),
 });
 
 export interface Config {
@@ -61,7 +80,10 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly anthropic: { readonly apiKey: string | undefined; readonly model: string };
   readonly apiKeys: readonly { readonly key: string; readonly tenantId: string }[];
-  readonly inspect: { readonly enabled: boolean; readonly tenantId: string | undefined };
+  /** The Stately inspector relay: fed the actors of `tenantId` only, on loopback `port`. */
+  readonly inspect: { readonly enabled: boolean; readonly tenantId: string; readonly port: number };
+  /** Snapshot history entries kept per actor. */
+  readonly historyMax: number;
   readonly logLevel: string;
   readonly runtime: {
     readonly leaseMs: number;
@@ -69,7 +91,11 @@ export interface Config {
     readonly idempotencyTtlMs: number;
     readonly maxEventBytes: number;
   };
-  readonly http: { readonly maxBodyBytes: number };
+  readonly http: {
+    readonly maxBodyBytes: number;
+    /** Per-tenant token bucket; `null` when off. */
+    readonly rateLimit: { readonly perSecond: number; readonly burst: number } | null;
+  };
 }
 
 /** The tenant served when no API keys are configured (loopback only). */
@@ -91,7 +117,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL || undefined,
     anthropic: { apiKey: e.ANTHROPIC_API_KEY || undefined, model: e.ANTHROPIC_MODEL },
     apiKeys: e.SYMPHAINY_API_KEYS,
-    inspect: { enabled: e.SYMPHAINY_INSPECT, tenantId: e.SYMPHAINY_INSPECT_TENANT },
+    inspect: { enabled: e.SYMPHAINY_INSPECT, tenantId: e.SYMPHAINY_INSPECT_TENANT || LOCAL_TENANT, port: e.SYMPHAINY_INSPECT_PORT },
+    historyMax: e.SYMPHAINY_HISTORY_MAX,
     logLevel: e.LOG_LEVEL,
     runtime: {
       leaseMs: e.SYMPHAINY_LEASE_MS,
@@ -99,10 +126,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idempotencyTtlMs: e.SYMPHAINY_IDEMPOTENCY_TTL_MS,
       maxEventBytes: e.SYMPHAINY_MAX_EVENT_BYTES,
     },
-    http: { maxBodyBytes: e.SYMPHAINY_MAX_BODY_BYTES },
+    http: { maxBodyBytes: e.SYMPHAINY_MAX_BODY_BYTES, rateLimit: e.SYMPHAINY_RATE_LIMIT },
   };
   if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
     throw new Error('Refusing to listen beyond loopback without SYMPHAINY_API_KEYS');
+  }
+  if (config.inspect.enabled && config.apiKeys.length > 0 && !e.SYMPHAINY_INSPECT_TENANT) {
+    throw new Error('SYMPHAINY_INSPECT with SYMPHAINY_API_KEYS needs SYMPHAINY_INSPECT_TENANT: the relay is fed one tenant only');
   }
   return Object.freeze(config);
 }

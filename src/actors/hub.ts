@@ -20,6 +20,13 @@ export interface WaitOptions {
   onTimeout: () => Error;
 }
 
+export interface SubscribeOptions {
+  pollMs: number;
+  refresh: () => Promise<ActorState | null>;
+  /** Told of a failed store read; polling goes on. */
+  onError?: (error: unknown) => void;
+}
+
 export interface Hub {
   /** Records a committed state and wakes its waiters; a no-op for actors nobody watches. */
   publish(state: ActorState): void;
@@ -34,8 +41,21 @@ export interface Hub {
    * A no-op for actors nobody here watches; the store stays the truth.
    */
   nudge(id: string): void;
+  /**
+   * Calls `listener` with every state of `id` newer than the last one it saw, until the
+   * returned function is called: each commit made by this process, and the latest state the
+   * store poll (every `pollMs`, or sooner on a nudge) finds for commits made by others. The
+   * poll sees only the newest state, so versions committed elsewhere between two reads are
+   * skipped: a listener that needs every version fills gaps from the snapshot history.
+   */
+  subscribe(id: string, listener: (s: ActorState) => void, options: SubscribeOptions): () => void;
   /** How many actors are watched now (tests: nothing leaks). */
   watchedCount(): number;
+}
+
+interface Listener {
+  notify: (s: ActorState) => void;
+  onError: ((error: unknown) => void) | undefined;
 }
 
 interface Waiter {
@@ -45,6 +65,7 @@ interface Waiter {
 
 interface Watch {
   waiters: Set<Waiter>;
+  listeners: Set<Listener>;
   poller: unknown;
   /** A nudged read is in flight (nudges that arrive meanwhile fold into it). */
   reading: boolean;
@@ -60,6 +81,7 @@ export function createHub(clock: Clock): Hub {
     if (watch.latest && watch.latest.version >= state.version) return;
     watch.latest = state;
     for (const w of [...watch.waiters]) if (w.until(state)) w.settle(state);
+    for (const l of [...watch.listeners]) l.notify(state);
   }
 
   function schedulePoll(id: string, watch: Watch): void {
@@ -73,8 +95,29 @@ export function createHub(clock: Clock): Hub {
         })
         .catch((e: unknown) => {
           for (const w of [...watch.waiters]) w.settle(null, e);
+          for (const l of [...watch.listeners]) l.onError?.(e);
+          // Subscribers outlive a failed read: keep polling for them.
+          if (watches.get(id) === watch) schedulePoll(id, watch);
         });
     }, watch.pollMs);
+  }
+
+  /** The watch of `id`, created (and polling) if nobody watched it yet. */
+  function watchOf(id: string, refresh: () => Promise<ActorState | null>, pollMs: number): Watch {
+    let watch = watches.get(id);
+    if (!watch) {
+      watch = { waiters: new Set(), listeners: new Set(), poller: null, reading: false, refresh, pollMs, latest: null };
+      watches.set(id, watch);
+      schedulePoll(id, watch);
+    }
+    return watch;
+  }
+
+  /** Stops watching `id` once nobody waits on it or listens to it. */
+  function release(id: string, watch: Watch): void {
+    if (watch.waiters.size > 0 || watch.listeners.size > 0) return;
+    clock.clearTimeout(watch.poller);
+    if (watches.get(id) === watch) watches.delete(id);
   }
 
   return {
@@ -101,23 +144,14 @@ export function createHub(clock: Clock): Hub {
     waitFor(id, until, options) {
       if (options.current && until(options.current)) return Promise.resolve(options.current);
       return new Promise<ActorState>((resolve, reject) => {
-        let watch = watches.get(id);
-        if (!watch) {
-          watch = { waiters: new Set(), poller: null, reading: false, refresh: options.refresh, pollMs: options.pollMs, latest: null };
-          watches.set(id, watch);
-          schedulePoll(id, watch);
-        }
-        const own = watch;
+        const own = watchOf(id, options.refresh, options.pollMs);
         let timer: unknown = null;
         const waiter: Waiter = {
           until,
           settle(s, error) {
             if (!own.waiters.delete(waiter)) return;
             clock.clearTimeout(timer);
-            if (own.waiters.size === 0) {
-              clock.clearTimeout(own.poller);
-              watches.delete(id);
-            }
+            release(id, own);
             if (s) resolve(s);
             else reject(error);
           },
@@ -127,6 +161,22 @@ export function createHub(clock: Clock): Hub {
         if (options.current) offer(own, options.current);
         if (own.latest && until(own.latest)) waiter.settle(own.latest);
       });
+    },
+    subscribe(id, notify, options) {
+      const watch = watchOf(id, options.refresh, options.pollMs);
+      let seen = -1;
+      const listener: Listener = {
+        notify(s) {
+          if (s.version <= seen) return;
+          seen = s.version;
+          notify(s);
+        },
+        onError: options.onError,
+      };
+      watch.listeners.add(listener);
+      return () => {
+        if (watch.listeners.delete(listener)) release(id, watch);
+      };
     },
     watchedCount: () => watches.size,
   };

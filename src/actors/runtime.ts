@@ -16,7 +16,7 @@
  *   delayed transitions are re-armed for the time they had left.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createActor, type AnyActor, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import { createActor, type AnyActor, type AnyMachineSnapshot, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
 import { systemClock, type Clock } from '../clock.js';
 import { AppError, isAppError, problemOf, toError, type Problem } from '../errors.js';
 import { isTenantId, newId } from '../ids.js';
@@ -71,6 +71,11 @@ export interface RuntimeOptions {
   nudger?: Nudger;
   /** Told of actors this process refuses to restore (e.g. `machine-version-unknown`). */
   onRefused?: (actorId: string, problem: Problem) => void;
+  /**
+   * Live inspection (`actors/inspect.ts`): the actors of `tenantId` only, spawned or restored,
+   * are created with `inspect` as their XState inspection observer. @defaultValue none
+   */
+  inspection?: { tenantId: string; inspect: Observer<InspectionEvent> };
 }
 
 export interface SpawnOptions {
@@ -115,6 +120,25 @@ export interface Runtime {
    * retrying with the same idempotency key re-attaches to the same event.
    */
   send(id: string, event: unknown, options: SendOptions): Promise<SendResult>;
+  /**
+   * Calls `listener` with each newer state of the tenant's actor from now on, until the
+   * returned function is called: every commit of this process, and what the store poll (or a
+   * nudge) finds of other processes' commits, which may skip versions committed between two
+   * reads (fill them from `ActorStore.history`). `not-found` for another tenant's id.
+   * `onError` is told of failed store reads; watching goes on. `onEnd` is called if
+   * {@link Runtime.endWatches} or `close` comes first (the watch is over then).
+   */
+  watch(
+    id: string,
+    options: { tenantId: string; onError?: (error: unknown) => void; onEnd?: () => void },
+    listener: (view: ActorView) => void,
+  ): Promise<() => void>;
+  /**
+   * Ends every `watch` (calling its `onEnd`), and any started from now on at once: the first
+   * step of a shutdown, so that streams close (their clients resume on another process)
+   * instead of holding the HTTP server open. `close` does it too.
+   */
+  endWatches(): void;
   /** Waits for a condition on an actor without sending anything. */
   waitFor(id: string, options: { tenantId: string; until: Exclude<WaitCondition, 'applied'>; timeoutMs?: number }): Promise<ActorView>;
   inspect(id: string, options: { tenantId: string }): Promise<ActorView>;
@@ -206,6 +230,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const grants = new Map<string, GrantedContract>();
   const spawnInputs = new Map<string, unknown>();
   const lives = new Map<string, Live>();
+  /** Open `watch` subscriptions, ended by `endWatches` and `close`. */
+  const watchers = new Set<{ stop: () => void; onEnd: (() => void) | undefined }>();
+  let watching = true;
   function fenceOf(actorId: string): Fence {
     // An actor this process no longer runs gets an epoch no lease has: its writes are refused.
     return { actorId, ownerId, epoch: lives.get(actorId)?.epoch ?? -1 };
@@ -436,17 +463,33 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   /**
    * Creates (not yet started) the XState actor of a record: restored from its stored
    * snapshot, or fresh from its spawn input. Throws `machine-version-unknown` for a snapshot
-   * it cannot migrate.
+   * it cannot migrate. An actor of the inspected tenant is inspected from its creation,
+   * unless `inspectLater` (see {@link inspectSpawned}).
    */
-  function prepare(record: ActorRecord): AnyActor {
+  function prepare(record: ActorRecord, { inspectLater = false } = {}): AnyActor {
     const def = defOf(record.kind);
     const machine = machines.get(record.kind);
     if (!machine) throw new AppError('kind-unknown', `Unknown actor kind ${record.kind}`);
+    const inspect = options.inspection?.tenantId === record.tenantId ? options.inspection.inspect : undefined;
+    // An inspected actor is named by its id, so the inspector lists actors as the API does.
+    const inspection = inspect ? { id: record.id, ...(inspectLater ? {} : { inspect }) } : {};
     if (record.snapshot) {
       const snapshot = migrateSnapshot(def, record.machineVersion, record.snapshot);
-      return createActor(machine, { snapshot: snapshot as unknown as AnyMachineSnapshot, clock });
+      return createActor(machine, { snapshot: snapshot as unknown as AnyMachineSnapshot, clock, ...inspection });
     }
-    return createActor(machine, { input: machineInputOf(record.id, record.tenantId, storedSpawn(record.kind, record.input)), clock });
+    return createActor(machine, { input: machineInputOf(record.id, record.tenantId, storedSpawn(record.kind, record.input)), clock, ...inspection });
+  }
+
+  /**
+   * Starts inspecting an actor prepared at spawn once its record is stored, so that a
+   * replayed spawn (whose prepared actor is thrown away) never shows in the inspector. Sends
+   * the registration XState sent from the actor's constructor, before the observer was there.
+   */
+  function inspectSpawned(actor: AnyActor, record: ActorRecord): void {
+    const inspection = options.inspection;
+    if (!inspection || inspection.tenantId !== record.tenantId) return;
+    actor.system.inspect(inspection.inspect);
+    inspection.inspect.next?.({ type: '@xstate.actor', actorRef: actor, rootId: actor.sessionId });
   }
 
   /**
@@ -686,7 +729,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       };
       // The initial state (created → contract) is computed before the record is written and
       // stored with it, so the actor's first state costs no second write.
-      const actor = prepare(record);
+      const actor = prepare(record, { inspectLater: true });
       const initial = actor.getSnapshot() as AnyMachineSnapshot;
       const first = classify(initial);
       record.status = first.status;
@@ -702,6 +745,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       }
       if (closed) return { id: record.id, fresh: true };
       try {
+        inspectSpawned(actor, record);
         activate(record, actor);
       } catch (e) {
         refuse(record, e);
@@ -744,6 +788,43 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       return { seq, view: publicView(state) };
     },
 
+    async watch(id, { tenantId, onError, onEnd }, listener) {
+      await load(tenantId, id);
+      if (!watching) {
+        onEnd?.();
+        return () => undefined;
+      }
+      const stop = hub.subscribe(
+        id,
+        (s) => {
+          // The hub is keyed by actor id alone: deliver only the caller's tenant's states.
+          if (s.tenantId === tenantId) listener(publicView(s));
+        },
+        {
+          pollMs,
+          refresh: async () => {
+            const r = await stores.actors.get(tenantId, id);
+            return r ? stateOf(r) : null;
+          },
+          onError,
+        },
+      );
+      const watcher = { stop, onEnd };
+      watchers.add(watcher);
+      return () => {
+        if (watchers.delete(watcher)) stop();
+      };
+    },
+
+    endWatches() {
+      watching = false;
+      for (const w of [...watchers]) {
+        watchers.delete(w);
+        w.stop();
+        w.onEnd?.();
+      }
+    },
+
     async waitFor(id, { tenantId, until, timeoutMs }) {
       const [pred, what] = predicateOf(until);
       return publicView(await waitState(tenantId, id, pred, timeoutMs ?? DEFAULTS.timeoutMs, what));
@@ -775,6 +856,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       closed = true;
       if (pollTimer !== null) clock.clearTimeout(pollTimer);
       if (renewTimer !== null) clock.clearTimeout(renewTimer);
+      runtime.endWatches();
       const held = [...lives.values()];
       await Promise.allSettled(held.map((l) => l.committing ?? Promise.resolve()));
       for (const live of held) drop(live);

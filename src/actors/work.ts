@@ -83,6 +83,7 @@ function fencedStores(stores: Stores, fence: Fence): IntentContext['stores'] {
     info: (tenantId, id) => b.info(tenantId, id),
     read: (tenantId, id) => b.read(tenantId, id),
     delete: (tenantId, id) => b.delete(tenantId, id),
+    sweepExpired: (nowIso, limit) => b.sweepExpired(nowIso, limit),
   };
   return { artifacts, records, blobs };
 }
@@ -116,6 +117,8 @@ function intentContext(deps: WorkDeps, ids: StepIds, actorKind: ActorKind, signa
   const stores = fencedStores(deps.stores, deps.fenceOf(ids.actorId));
   return {
     progress: progressReporter(deps, parent),
+    artifactId: (kind, n) => derivedId('art', ids.actorId, kind, n),
+    tenantSecret: () => deps.stores.contracts.tenantSecret(ids.tenantId),
     actorId: ids.actorId,
     tenantId: ids.tenantId,
     solutionId: ids.solutionId,

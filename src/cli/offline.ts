@@ -67,10 +67,31 @@ export interface OfflineResult {
  * Spawns an execution of `intent`, waits until it is final and returns its artifacts. A
  * failed or rejected execution becomes a {@link CliError} carrying the problem's detail.
  */
-export async function runIntentOffline(session: OfflineSession, intent: string, params: unknown, timeoutMs = 3_600_000): Promise<OfflineResult> {
+export async function runIntentOffline(
+  session: OfflineSession,
+  intent: string,
+  params: unknown,
+  options: { timeoutMs?: number; onProgress?: (progress: { phase: string; done: number; total: number | null }) => void } = {},
+): Promise<OfflineResult> {
   const { runtime, stores, tenantId } = session;
   const { id } = await runtime.spawn('execution', { intent, params }, { tenantId });
-  const view = await runtime.waitFor(id, { tenantId, until: 'done', timeoutMs });
+  const onProgress = options.onProgress;
+  const timer = onProgress
+    ? setInterval(() => {
+        runtime.inspect(id, { tenantId }).then(
+          (v) => {
+            if (v.progress) onProgress(v.progress as { phase: string; done: number; total: number | null });
+          },
+          () => undefined,
+        );
+      }, 500)
+    : null;
+  let view: ActorView;
+  try {
+    view = await runtime.waitFor(id, { tenantId, until: 'done', timeoutMs: options.timeoutMs ?? 3_600_000 });
+  } finally {
+    if (timer) clearInterval(timer);
+  }
   if (view.status !== 'done') {
     const detail = view.error ? `${view.error.code}: ${view.error.detail || view.error.title}` : view.status;
     throw new CliError(detail.split('\n')[0] ?? view.status);

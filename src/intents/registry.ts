@@ -30,6 +30,13 @@ export interface IntentContext {
    * (actor, kind, n), so a re-run after a crash writes the same artifact once.
    */
   emit(kind: string, body: unknown, options?: { n?: number; inputs?: string[]; fileIds?: string[] }): Promise<ArtifactRef>;
+  /**
+   * The id `emit` gives the `n`-th artifact of `kind`, known before it is stored: rows of a
+   * dataset are stored under it first, and the `dataset` artifact is emitted last.
+   */
+  artifactId(kind: string, n: number): string;
+  /** The tenant's secret keying PII masks (DOMAIN.md section 4); never stored with data. */
+  tenantSecret(): Promise<Buffer>;
 }
 
 export interface IntentDefinition<P = unknown> {

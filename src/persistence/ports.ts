@@ -176,6 +176,53 @@ export interface ActorStore {
 
   /** Forgets idempotency keys that expired before `nowMs`; returns how many. */
   purgeExpired(nowMs: number): Promise<number>;
+
+  /**
+   * The actor's snapshot history (see {@link HistoryEntry}): entries with
+   * `version > afterVersion`, oldest first, at most `limit`, and the oldest version still
+   * kept (`null` when none is). An unknown actor or another tenant's reads as empty.
+   */
+  history(tenantId: string, actorId: string, afterVersion: number, limit: number): Promise<HistoryPage>;
+}
+
+/**
+ * Snapshot history lives in `ActorStore`, not a store of its own: every write that changes a
+ * snapshot (`create` at version 0, each `commit`) appends one entry, in the same transaction
+ * on SQLite and by one insert right after the write on MongoDB (keyed `<actor>:<version>`,
+ * so a repeat is a no-op; a crash between the two loses that one entry, and readers finish
+ * with the record's current state). Each actor keeps its newest `historyMax` entries (an
+ * adapter option, default {@link DEFAULT_HISTORY_MAX}): the write that passes the bound
+ * deletes the older ones by range. History is what lets a stream resume on any process from
+ * a snapshot version (DESIGN.md section 8).
+ */
+export const DEFAULT_HISTORY_MAX = 100;
+
+/** The fields of an actor that a snapshot change sets (the rest of its view never changes). */
+export interface SnapshotChange {
+  status: ActorStatus;
+  value: unknown;
+  tags: string[];
+  contractId: string | null;
+  machineVersion: number;
+  /** `null` when the actor has none. */
+  output: unknown;
+  error: Problem | null;
+  updatedAt: string;
+}
+
+/** One stored snapshot change of an actor. */
+export interface HistoryEntry {
+  /** The actor's version after the change (the SSE event id). */
+  version: number;
+  /** When the change was written (ISO time). */
+  at: string;
+  view: SnapshotChange;
+}
+
+export interface HistoryPage {
+  entries: HistoryEntry[];
+  /** The oldest version the store still keeps for the actor; `null` when it keeps none. */
+  oldestVersion: number | null;
 }
 
 /**
@@ -260,6 +307,8 @@ export interface BlobInfo {
   bytes: number;
   sha256: string;
   createdAt: string;
+  /** When the retention sweeper deletes it (the contract's `retentionDays`); `null`: kept. */
+  expiresAt: string | null;
 }
 
 export interface BlobStore {
@@ -271,7 +320,7 @@ export interface BlobStore {
    */
   write(
     tenantId: string,
-    meta: { id: string; name: string; mediaType: string; maxBytes: number },
+    meta: { id: string; name: string; mediaType: string; maxBytes: number; expiresAt?: string | null },
     source: AsyncIterable<Uint8Array>,
     fence?: Fence,
   ): Promise<BlobInfo>;
@@ -279,6 +328,11 @@ export interface BlobStore {
   /** A stream of the blob's bytes; `not-found` for an unknown id or another tenant's. */
   read(tenantId: string, id: string): Promise<Readable>;
   delete(tenantId: string, id: string): Promise<boolean>;
+  /**
+   * The retention sweeper's step: deletes up to `limit` blobs, of any tenant, whose
+   * `expiresAt` is at or before `nowIso`, oldest expiry first; returns how many went.
+   */
+  sweepExpired(nowIso: string, limit?: number): Promise<number>;
 }
 
 export interface ContractStore {
@@ -295,6 +349,11 @@ export interface ContractStore {
   revoke(tenantId: string, id: string, nowIso: string): Promise<boolean>;
   /** Test and operator aid: set a contract's expiry. */
   setExpiry(tenantId: string, id: string, expiresAt: string | null): Promise<boolean>;
+  /**
+   * The tenant's secret (32 random bytes) keying PII masks (DOMAIN.md section 4): created on
+   * first use, then the same for every caller and process; never exported.
+   */
+  tenantSecret(tenantId: string): Promise<Buffer>;
 }
 
 /** Everything an adapter provides. */

@@ -17,9 +17,9 @@ describeWithService('MONGO_URL', 'MongoDB adapter', (url) => {
     await admin.close();
   });
 
-  describeStores('mongo', async () => {
+  describeStores('mongo', async (options = {}) => {
     const dbName = `symphainy_test_${randomBytes(6).toString('hex')}`;
-    const stores = await createMongoStores(url, { dbName });
+    const stores = await createMongoStores(url, { dbName, ...options });
     return {
       stores,
       async cleanup() {

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { createSqliteStores } from '../../src/persistence/sqlite/index.js';
 import { describeStores } from './stores.contract.js';
 
-describeStores('sqlite', async () => {
+describeStores('sqlite', async (options = {}) => {
   const dir = await mkdtemp(join(tmpdir(), 'symphainy-contract-'));
-  const stores = createSqliteStores(dir);
+  const stores = createSqliteStores(dir, options);
   return {
     stores,
     async cleanup() {

@@ -24,8 +24,13 @@ import type {
   Stores,
 } from '../../src/persistence/ports.js';
 
+/** Adapter options a test may set (the rest keep their defaults). */
+export interface StoresFactoryOptions {
+  historyMax?: number;
+}
+
 /** Opens a fresh, empty store; `cleanup` closes it and removes everything it kept. */
-export type StoresFactory = () => Promise<{ stores: Stores; cleanup: () => Promise<void> }>;
+export type StoresFactory = (options?: StoresFactoryOptions) => Promise<{ stores: Stores; cleanup: () => Promise<void> }>;
 
 const MINUTE = 60_000;
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
@@ -632,6 +637,106 @@ export function describeStores(name: string, makeStores: StoresFactory): void {
       });
     });
 
+    describe('ActorStore snapshot history', () => {
+      async function owned(tenantId = newTenant(), overrides: Partial<ActorRecord> = {}) {
+        const ownerId = newOwner();
+        const record = actorRecord(tenantId, { ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1, ...overrides });
+        await stores.actors.create(record);
+        return { tenantId, record, owner: { ownerId, epoch: 1 } };
+      }
+
+      it('keeps the create and every commit as entries, oldest first, with the changed fields', async () => {
+        const { tenantId, record, owner } = await owned();
+        const refusal = new AppError('contract-denied', 'Outside every scope').toProblem();
+        await stores.actors.commit(record.id, owner, 0, commitPatch({ status: 'waiting', value: { working: 'wait' }, tags: ['waiting'], output: { partial: 1 } }));
+        await stores.actors.commit(record.id, owner, 1, commitPatch({ status: 'rejected', value: 'rejected', tags: [], contractId: null, error: refusal }));
+        const page = await stores.actors.history(tenantId, record.id, -1, 10);
+        expect(page.oldestVersion).toBe(0);
+        expect(page.entries.map((e) => e.version)).toEqual([0, 1, 2]);
+        expect(page.entries[0]?.view).toEqual({
+          status: 'running',
+          value: 'contract',
+          tags: ['contract'],
+          contractId: null,
+          machineVersion: 1,
+          output: null,
+          error: null,
+          updatedAt: record.updatedAt,
+        });
+        expect(page.entries[1]?.view).toMatchObject({ status: 'waiting', value: { working: 'wait' }, tags: ['waiting'], contractId: 'ctr_mvp_x', output: { partial: 1 }, error: null });
+        expect(page.entries[2]?.view).toMatchObject({ status: 'rejected', value: 'rejected', tags: [], contractId: null, output: null, error: refusal });
+        const stored = await stores.actors.get(tenantId, record.id);
+        expect(page.entries[2]?.at).toBe(stored?.updatedAt);
+        expect(page.entries[2]?.view.updatedAt).toBe(stored?.updatedAt);
+        for (const e of page.entries) expect(e.at).toMatch(ISO_TIME);
+      });
+
+      it('reads after a version, at most limit entries, and reports the oldest kept', async () => {
+        const { tenantId, record, owner } = await owned();
+        for (let v = 0; v < 4; v++) await stores.actors.commit(record.id, owner, v, commitPatch({ value: `step-${v + 1}` }));
+        const page = await stores.actors.history(tenantId, record.id, 1, 2);
+        expect(page.entries.map((e) => [e.version, e.view.value])).toEqual([
+          [2, 'step-2'],
+          [3, 'step-3'],
+        ]);
+        expect(page.oldestVersion).toBe(0);
+        expect((await stores.actors.history(tenantId, record.id, 4, 10)).entries).toEqual([]);
+      });
+
+      it('shows nothing of another tenant’s actor or an unknown one', async () => {
+        const { record, owner } = await owned();
+        await stores.actors.commit(record.id, owner, 0, commitPatch());
+        expect(await stores.actors.history(newTenant(), record.id, -1, 10)).toEqual({ entries: [], oldestVersion: null });
+        expect(await stores.actors.history(record.tenantId, newId('exe'), -1, 10)).toEqual({ entries: [], oldestVersion: null });
+      });
+
+      it('adds no entry for a refused commit or a replayed create', async () => {
+        const t0 = Date.now();
+        const { tenantId, record, owner } = await owned(newTenant());
+        await stores.actors.commit(record.id, owner, 0, commitPatch({ value: 'first' }));
+        expect(await rejection(stores.actors.commit(record.id, owner, 0, commitPatch({ value: 'stale' })))).toBe('version-conflict');
+        expect(await rejection(stores.actors.commit(record.id, { ownerId: newOwner(), epoch: 1 }, 1, commitPatch({ value: 'thief' })))).toBe('lease-lost');
+        const page = await stores.actors.history(tenantId, record.id, -1, 10);
+        expect(page.entries.map((e) => [e.version, e.view.value])).toEqual([
+          [0, 'contract'],
+          [1, 'first'],
+        ]);
+        const first = actorRecord(tenantId);
+        await stores.actors.create(first, claimOf('spawn-h', 'hash-a', t0));
+        await stores.actors.create(actorRecord(tenantId), claimOf('spawn-h', 'hash-a', t0 + 1));
+        expect((await stores.actors.history(tenantId, first.id, -1, 10)).entries.map((e) => e.version)).toEqual([0]);
+      });
+
+      it('keeps only the newest historyMax entries of each actor', async () => {
+        const small = await makeStores({ historyMax: 3 });
+        try {
+          const tenantId = newTenant();
+          const ownerId = newOwner();
+          const busy = actorRecord(tenantId, { ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+          const calm = actorRecord(tenantId, { ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+          await small.stores.actors.create(busy);
+          await small.stores.actors.create(calm);
+          for (let v = 0; v < 6; v++) await small.stores.actors.commit(busy.id, { ownerId, epoch: 1 }, v, commitPatch({ value: `step-${v + 1}` }));
+          await small.stores.actors.commit(calm.id, { ownerId, epoch: 1 }, 0, commitPatch({ status: 'done', value: 'done' }));
+          const page = await small.stores.actors.history(tenantId, busy.id, -1, 10);
+          expect(page.oldestVersion).toBe(4);
+          expect(page.entries.map((e) => [e.version, e.view.value])).toEqual([
+            [4, 'step-4'],
+            [5, 'step-5'],
+            [6, 'step-6'],
+          ]);
+          expect(await small.stores.actors.history(tenantId, busy.id, 1, 10)).toEqual(page);
+          const other = await small.stores.actors.history(tenantId, calm.id, -1, 10);
+          expect(other.entries.map((e) => [e.version, e.view.status])).toEqual([
+            [0, 'running'],
+            [1, 'done'],
+          ]);
+        } finally {
+          await small.cleanup();
+        }
+      });
+    });
+
     describe('ArtifactStore', () => {
       it('keeps the first write of an id and returns false on a repeat', async () => {
         const tenantId = newTenant();
@@ -813,6 +918,7 @@ export function describeStores(name: string, makeStores: StoresFactory): void {
           bytes: whole.byteLength,
           sha256: sha256(whole),
           createdAt: info.createdAt,
+          expiresAt: null,
         });
         expect(info.createdAt).toMatch(ISO_TIME);
         expect(await stores.blobs.info(tenantId, m.id)).toEqual(info);
@@ -997,6 +1103,42 @@ export function describeStores(name: string, makeStores: StoresFactory): void {
         expect(await stores.contracts.setExpiry(tenantId, permissive.id, null)).toBe(true);
         expect(await stores.contracts.get(tenantId, permissive.id)).toEqual(permissive);
         expect(await stores.contracts.setExpiry(tenantId, newId('ctr'), at)).toBe(false);
+      });
+
+      it('keeps one secret per tenant: the same for concurrent first callers, another for another tenant', async () => {
+        const a = newTenant();
+        const b = newTenant();
+        const first = await Promise.all([stores.contracts.tenantSecret(a), stores.contracts.tenantSecret(a), stores.contracts.tenantSecret(a)]);
+        expect(first[0]?.byteLength).toBe(32);
+        expect(first[1]?.equals(first[0]!)).toBe(true);
+        expect(first[2]?.equals(first[0]!)).toBe(true);
+        expect((await stores.contracts.tenantSecret(a)).equals(first[0]!)).toBe(true);
+        expect((await stores.contracts.tenantSecret(b)).equals(first[0]!)).toBe(false);
+      });
+    });
+
+    describe('blob retention', () => {
+      it('sweeps the blobs whose expiry has passed, of every tenant, and keeps the rest', async () => {
+        const a = newTenant();
+        const b = newTenant();
+        const m = (expiresAt: string | null) => ({ id: newId('fil'), name: 'x.csv', mediaType: 'text/csv', maxBytes: 100, expiresAt });
+        // Expiry times far in the past: nothing another test stores is due before them.
+        const due1 = await stores.blobs.write(a, m('1971-01-01T00:00:00.000Z'), chunksOf(Buffer.from('one')));
+        const due2 = await stores.blobs.write(b, m('1971-01-02T00:00:00.000Z'), chunksOf(Buffer.from('two')));
+        const later = await stores.blobs.write(a, m('1971-06-01T00:00:00.000Z'), chunksOf(Buffer.from('three')));
+        const kept = await stores.blobs.write(a, m(null), chunksOf(Buffer.from('four')));
+        expect(due1.expiresAt).toBe('1971-01-01T00:00:00.000Z');
+        expect(await stores.blobs.info(a, due1.id)).toMatchObject({ expiresAt: '1971-01-01T00:00:00.000Z' });
+        expect(await stores.blobs.sweepExpired('1971-03-01T00:00:00.000Z')).toBe(2);
+        expect(await stores.blobs.info(a, due1.id)).toBeNull();
+        expect(await stores.blobs.info(b, due2.id)).toBeNull();
+        await expect(stores.blobs.read(a, due1.id)).rejects.toMatchObject({ code: 'not-found' });
+        expect(await stores.blobs.info(a, later.id)).not.toBeNull();
+        expect(await stores.blobs.info(a, kept.id)).not.toBeNull();
+        expect(await stores.blobs.sweepExpired('1971-03-01T00:00:00.000Z')).toBe(0);
+        expect(await stores.blobs.sweepExpired('1971-07-01T00:00:00.000Z', 1)).toBe(1);
+        expect(await stores.blobs.info(a, later.id)).toBeNull();
+        expect((await buffer(await stores.blobs.read(a, kept.id))).toString()).toBe('four');
       });
     });
 

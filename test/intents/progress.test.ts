@@ -46,11 +46,12 @@ describe('long intents: progress and CANCEL', () => {
   it('publishes progress in the actor view while running, and output once done', async () => {
     await start();
     const { id } = await runtime.spawn('execution', { intent: 'count_slowly', params: { n: 12, stepMs: 60 } }, { tenantId: 't1' });
-    let seen: { phase: string; done: number; total: number } | undefined;
+    type Seen = { phase: string; done: number; total: number };
+    let seen: Seen | undefined;
     for (let i = 0; i < 100 && !seen; i++) {
       await new Promise((r) => setTimeout(r, 50));
       const v = await runtime.inspect(id, { tenantId: 't1' });
-      if (v.progress) seen = v.progress as typeof seen;
+      if (v.progress) seen = v.progress as Seen;
     }
     expect(seen?.phase).toBe('counting');
     expect(seen?.total).toBe(12);

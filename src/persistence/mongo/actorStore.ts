@@ -22,20 +22,30 @@
  * `lastSeq` and `leaseUntil` are read live by `get` and `claim`; `list` returns the values
  * last written with the snapshot. Outcomes of a commit are repeated on the actor document
  * and copied into the mailbox after it, so a crash in between is repaired by the next claim.
+ *
+ * Snapshot history: one insert of `history/<actor>:<version>` after the write that made the
+ * version (a repeat is a no-op), then, once the actor passes `historyMax` versions, one range
+ * delete of the older entries. The insert is best effort: failing it must not fail a commit
+ * that already landed (the owner would take its own version for a conflict and drop the
+ * actor); a missing entry is re-inserted from the actor document by the next claim, and a
+ * reader ends with the record's current state anyway.
  */
 import type { Collection, Db, Document } from 'mongodb';
 import { AppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
 import {
+  DEFAULT_HISTORY_MAX,
   isFinalStatus,
   type ActorListFilter,
   type ActorRecord,
   type ActorStatus,
   type ActorStore,
   type CommitPatch,
+  type HistoryEntry,
   type IdempotencyClaim,
   type IdempotentResult,
   type MailboxEntry,
   type Page,
+  type SnapshotChange,
 } from '../ports.js';
 import { assertDocumentFits, isDuplicateKeyError } from './guard.js';
 import { ensureIndexes } from './indexes.js';
@@ -87,6 +97,16 @@ interface MailboxDoc {
   idemKey: string | null;
 }
 
+interface HistoryDoc {
+  /** `<actor>:<version>`: one entry per version, whoever writes it. */
+  _id: string;
+  actorId: string;
+  version: number;
+  at: string;
+  /** The {@link SnapshotChange}, as JSON. */
+  view: string;
+}
+
 interface IdemDoc {
   _id: string;
   tenantId: string;
@@ -104,6 +124,8 @@ export interface MongoActorStoreOptions {
   now?: () => number;
   /** After this long an unfinished append claim is taken over by a retry, ms. @defaultValue 5000 */
   staleClaimMs?: number;
+  /** Snapshot history entries kept per actor. @defaultValue {@link DEFAULT_HISTORY_MAX} */
+  historyMax?: number;
 }
 
 const OUTCOME_BATCH = 50;
@@ -207,6 +229,21 @@ export async function ensureActorIndexes(db: Db): Promise<void> {
     { key: { actorId: 1, idemKey: 1 }, name: 'actor_key' },
   ]);
   await ensureIndexes(db.collection('idempotency'), [{ key: { expiresAt: 1 }, name: 'expiry' }]);
+  await ensureIndexes(db.collection('history'), [{ key: { actorId: 1, version: 1 }, name: 'actor_version' }]);
+}
+
+/** The snapshot change an actor document holds. */
+function changeOf(d: Pick<ActorDoc, 'status' | 'value' | 'tags' | 'contractId' | 'machineVersion' | 'output' | 'error' | 'updatedAt'>): SnapshotChange {
+  return {
+    status: d.status,
+    value: parse(d.value, null),
+    tags: d.tags,
+    contractId: d.contractId,
+    machineVersion: d.machineVersion,
+    output: parse(d.output, null),
+    error: parse<Problem | null>(d.error, null),
+    updatedAt: d.updatedAt,
+  };
 }
 
 export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = {}): ActorStore {
@@ -215,8 +252,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   const claims: Collection<{ _id: string; ownerId: string; at: number }> = db.collection('claims');
   const mailbox: Collection<MailboxDoc> = db.collection<MailboxDoc>('mailbox');
   const idem: Collection<IdemDoc> = db.collection<IdemDoc>('idempotency');
+  const history: Collection<HistoryDoc> = db.collection<HistoryDoc>('history');
   const now = options.now ?? Date.now;
   const staleClaimMs = options.staleClaimMs ?? 5000;
+  const historyMax = options.historyMax ?? DEFAULT_HISTORY_MAX;
+  if (!Number.isSafeInteger(historyMax) || historyMax < 1) throw new RangeError(`historyMax must be a positive integer, not ${historyMax}`);
 
   const claimId = (actorId: string, epoch: number) => `${actorId}:${epoch}`;
 
@@ -235,6 +275,17 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     await insertIgnoringDuplicate(claims, { _id: claimId(doc._id, doc.epoch), ownerId: doc.ownerId ?? '', at: now() });
     await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil: doc.leaseUntil, final: doc.final });
     await insertIgnoringDuplicate(actors, doc);
+    await record(doc._id, doc.version, changeOf(doc));
+  }
+
+  /** Appends a history entry (best effort: see the module comment) and prunes past the bound. */
+  async function record(actorId: string, version: number, view: SnapshotChange): Promise<void> {
+    try {
+      await insertIgnoringDuplicate(history, { _id: `${actorId}:${version}`, actorId, version, at: view.updatedAt, view: JSON.stringify(view) });
+      if (version >= historyMax) await history.deleteMany({ actorId, version: { $lte: version - historyMax } });
+    } catch {
+      // The snapshot stands without its entry; the next claim or a reader's final read covers it.
+    }
   }
 
   async function lastSeqOf(actorId: string): Promise<number> {
@@ -466,7 +517,20 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         { $set: set, $inc: { version: 1 } },
       );
       if (res.matchedCount === 0) await throwWhyNot(id, owner, expectedVersion);
-      if (outcomes.length > 0) await copyOutcomes(id, outcomes);
+      // Independent writes after the one that counts: one round trip for both.
+      await Promise.all([
+        record(id, expectedVersion + 1, {
+          status: patch.status,
+          value: patch.value ?? null,
+          tags: patch.tags,
+          contractId: patch.contractId,
+          machineVersion: patch.machineVersion,
+          output: patch.output ?? null,
+          error: patch.error,
+          updatedAt: set.updatedAt ?? new Date().toISOString(),
+        }),
+        outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
+      ]);
       if (final) {
         await leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } });
         await refuseRest(id, patch.appliedSeq);
@@ -496,6 +560,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           continue;
         }
         if (d.outcomes.length > 0) await copyOutcomes(d._id, d.outcomes);
+        // Repairs the entry of the last commit if its writer died right after it.
+        await record(d._id, d.version, changeOf(d));
         out.push(toRecord(d, { lastSeq: await lastSeqOf(d._id), lease: taken }));
       }
       return out;
@@ -536,6 +602,20 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     async purgeExpired(nowMs) {
       const res = await idem.deleteMany({ expiresAt: { $lte: nowMs } });
       return res.deletedCount;
+    },
+
+    async history(tenantId, actorId, afterVersion, limit) {
+      // History documents carry no tenant: the actor document is the tenant check.
+      const head = await actors.findOne({ _id: actorId, tenantId }, { projection: { _id: 1 } });
+      if (!head) return { entries: [], oldestVersion: null };
+      const [docs, oldest] = await Promise.all([
+        history.find({ actorId, version: { $gt: afterVersion } }).sort({ version: 1 }).limit(limit).toArray(),
+        history.find({ actorId }, { projection: { version: 1 } }).sort({ version: 1 }).limit(1).toArray(),
+      ]);
+      return {
+        entries: docs.map((d): HistoryEntry => ({ version: d.version, at: d.at, view: JSON.parse(d.view) as SnapshotChange })),
+        oldestVersion: oldest[0]?.version ?? null,
+      };
     },
   };
 }

@@ -45,6 +45,8 @@ interface BlobMetadata {
   complete: boolean;
   sha256: string | null;
   createdAt: string | null;
+  /** When the retention sweeper deletes it; `null`: kept. */
+  expiresAt?: string | null;
   /** The lease of a fenced write; `null` for an unfenced one. */
   writer: WriterMark | null;
 }
@@ -80,7 +82,16 @@ const visible = (tenantId: string, id: string): Filter<BlobFileDoc> => ({
 function toInfo(doc: BlobFileDoc): BlobInfo | null {
   const m = doc.metadata;
   if (m.sha256 === null || m.createdAt === null) return null;
-  return { id: m.blobId, tenantId: m.tenantId, name: m.name, mediaType: m.mediaType, bytes: doc.length, sha256: m.sha256, createdAt: m.createdAt };
+  return {
+    id: m.blobId,
+    tenantId: m.tenantId,
+    name: m.name,
+    mediaType: m.mediaType,
+    bytes: doc.length,
+    sha256: m.sha256,
+    createdAt: m.createdAt,
+    expiresAt: m.expiresAt ?? null,
+  };
 }
 
 /** Resolves once `chunk` is buffered, or stored if it completed a GridFS chunk. */
@@ -102,6 +113,7 @@ export async function createMongoBlobStore(db: Db, options: MongoBlobStoreOption
       { key: { filename: 1, uploadDate: 1 }, name: 'filename_1_uploadDate_1' },
       // One files document per blob id, complete or not: a second write of an id fails.
       { key: { 'metadata.blobId': 1 }, name: 'blob_id', unique: true },
+      { key: { 'metadata.expiresAt': 1 }, name: 'expiry' },
     ]),
     chunks.createIndex({ files_id: 1, n: 1 }, { name: 'files_id_1_n_1', unique: true }),
   ]);
@@ -146,6 +158,7 @@ export async function createMongoBlobStore(db: Db, options: MongoBlobStoreOption
         complete: false,
         sha256: null,
         createdAt: null,
+        expiresAt: meta.expiresAt ?? null,
         writer: fence ? writerMark(fence) : null,
       };
       // The files document as it will be once complete (sha256: 64 hex digits; createdAt: an ISO time).
@@ -179,7 +192,7 @@ export async function createMongoBlobStore(db: Db, options: MongoBlobStoreOption
         };
         // Under a fence, the catch below removes the file when the lease moved.
         await (fence ? underFence(db, fence, publish, async () => undefined) : publish());
-        return { id: meta.id, tenantId, name: meta.name, mediaType: meta.mediaType, bytes, sha256, createdAt };
+        return { id: meta.id, tenantId, name: meta.name, mediaType: meta.mediaType, bytes, sha256, createdAt, expiresAt: meta.expiresAt ?? null };
       } catch (e) {
         // The write's own failure is what the caller needs; what a failed clean-up leaves is
         // unreachable (no complete files document points to it).
@@ -202,6 +215,22 @@ export async function createMongoBlobStore(db: Db, options: MongoBlobStoreOption
       if (!doc) return false;
       await chunks.deleteMany({ files_id: doc._id });
       return true;
+    },
+    async sweepExpired(nowIso, limit = 1000) {
+      // `$type: 'string'` leaves out the `null` of a blob that is kept (null sorts below strings).
+      const due = await files
+        .find({ 'metadata.expiresAt': { $type: 'string', $lte: nowIso } })
+        .sort({ 'metadata.expiresAt': 1 })
+        .limit(limit)
+        .toArray();
+      let n = 0;
+      for (const doc of due) {
+        // The files document goes first: a reader then finds no blob rather than a damaged one.
+        const gone = await files.deleteOne({ _id: doc._id });
+        if (gone.deletedCount > 0) n++;
+        await chunks.deleteMany({ files_id: doc._id });
+      }
+      return n;
     },
   };
 }

@@ -16,13 +16,20 @@
  * same contract. Reads merge the two; the first revocation stands. Expiry changes remain
  * updates: two at once keep one of them, as if one came after the other.
  */
-import type { Collection, Db } from 'mongodb';
+import { randomBytes } from 'node:crypto';
+import { Binary, type Collection, type Db } from 'mongodb';
 import type { BoundaryContract } from '../../machines/contract.js';
 import type { ContractStore } from '../ports.js';
 import { assertDocumentFits, isDuplicateKeyError } from './guard.js';
 import { ensureIndexes } from './indexes.js';
 
 type ContractDoc = BoundaryContract & { _id: string; slot: string };
+
+/** A tenant's masking secret: `_id` is the tenant, so a second insert fails and the first wins. */
+interface SecretDoc {
+  _id: string;
+  secret: Binary;
+}
 
 interface RevocationDoc {
   _id: string;
@@ -59,6 +66,7 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
   ]);
   const revocations: Collection<RevocationDoc> = db.collection<RevocationDoc>('contract_revocations');
   await ensureIndexes(revocations, [{ key: { tenantId: 1 }, name: 'tenant' }]);
+  const secrets: Collection<SecretDoc> = db.collection<SecretDoc>('tenant_secrets');
 
   /** Inserts `c` in `slot`; `false` when the slot or the id is taken. */
   async function insert(c: BoundaryContract, slot: string): Promise<boolean> {
@@ -119,6 +127,19 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
     },
     async setExpiry(tenantId, id, expiresAt) {
       return (await contracts.updateOne({ _id: id, tenantId }, { $set: { expiresAt } })).matchedCount === 1;
+    },
+    async tenantSecret(tenantId) {
+      const held = await secrets.findOne({ _id: tenantId });
+      if (held) return Buffer.from(held.secret.value());
+      try {
+        await secrets.insertOne({ _id: tenantId, secret: new Binary(randomBytes(32)) });
+      } catch (e) {
+        // Another caller stored it first: theirs is the tenant's secret.
+        if (!isDuplicateKeyError(e)) throw e;
+      }
+      const row = await secrets.findOne({ _id: tenantId });
+      if (!row) throw new Error(`The secret of tenant ${tenantId} could not be read back`);
+      return Buffer.from(row.secret.value());
     },
   };
 }

@@ -26,6 +26,8 @@ export interface MongoStoresOptions {
    * @defaultValue 10
    */
   maxPoolSize?: number;
+  /** Snapshot history entries kept per actor. @defaultValue 100 */
+  historyMax?: number;
 }
 
 /** The database named in a connection string's path, if any. */
@@ -55,7 +57,7 @@ export async function createMongoStores(url: string, options: MongoStoresOptions
   }
   try {
     const [actors, artifacts, records, blobs, contracts] = await Promise.all([
-      ensureActorIndexes(db).then(() => createMongoActorStore(db)),
+      ensureActorIndexes(db).then(() => createMongoActorStore(db, { historyMax: options.historyMax })),
       createMongoArtifactStore(db),
       createMongoRecordStore(db),
       createMongoBlobStore(db, options.blobChunkBytes === undefined ? {} : { chunkSizeBytes: options.blobChunkBytes }),

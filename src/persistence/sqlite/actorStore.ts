@@ -2,19 +2,29 @@
  * @module persistence/sqlite/actorStore
  * `ActorStore` on SQLite. Every write runs in `BEGIN IMMEDIATE`, so the compare-and-set is
  * safe across processes sharing the file.
+ *
+ * Snapshot history is written by two temporary triggers this store installs on its
+ * connection: one after an actor's insert, one after every update that moves its version.
+ * A trigger runs inside the statement that fired it, so the entry is atomic with the commit
+ * and a single-statement commit stays a single statement; the update trigger also deletes
+ * the entries beyond the newest `historyMax`.
  */
 import { AppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
 import {
+  DEFAULT_HISTORY_MAX,
   isFinalStatus,
   type ActorListFilter,
   type ActorRecord,
   type ActorStatus,
   type ActorStore,
   type CommitPatch,
+  type HistoryEntry,
+  type HistoryPage,
   type IdempotencyClaim,
   type IdempotentResult,
   type MailboxEntry,
   type Page,
+  type SnapshotChange,
 } from '../ports.js';
 import { atomically, createWriteBatcher, immediate, type Db } from './db.js';
 
@@ -109,7 +119,34 @@ function endedBeforeApplied(actorId: string): string {
 
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 
-export function createSqliteActorStore(db: Db): ActorStore {
+export interface SqliteActorStoreOptions {
+  /** Snapshot history entries kept per actor. @defaultValue {@link DEFAULT_HISTORY_MAX} */
+  historyMax?: number;
+}
+
+/** The history row of the actor row `NEW` (SQL, inside a trigger). */
+const HISTORY_ROW = `INSERT OR REPLACE INTO main.actor_history (actor_id, version, tenant_id, at, view)
+  VALUES (NEW.id, NEW.version, NEW.tenant_id, NEW.updated_at, json_object(
+    'status', NEW.status, 'value', json(NEW.value), 'tags', json(NEW.tags), 'contractId', NEW.contract_id,
+    'machineVersion', NEW.machine_version, 'output', json(NEW.output), 'error', json(NEW.error), 'updatedAt', NEW.updated_at))`;
+
+/**
+ * Installs the history triggers on this connection (TEMP: they carry this store's bound, and
+ * every process that opens the file installs its own).
+ */
+function installHistoryTriggers(db: Db, historyMax: number): void {
+  if (!Number.isSafeInteger(historyMax) || historyMax < 1) throw new RangeError(`historyMax must be a positive integer, not ${historyMax}`);
+  db.exec(`DROP TRIGGER IF EXISTS temp.actor_history_insert;
+DROP TRIGGER IF EXISTS temp.actor_history_update;
+CREATE TEMP TRIGGER actor_history_insert AFTER INSERT ON main.actors BEGIN ${HISTORY_ROW}; END;
+CREATE TEMP TRIGGER actor_history_update AFTER UPDATE OF version ON main.actors WHEN NEW.version <> OLD.version BEGIN
+  ${HISTORY_ROW};
+  DELETE FROM main.actor_history WHERE actor_id = NEW.id AND version <= NEW.version - ${historyMax};
+END;`);
+}
+
+export function createSqliteActorStore(db: Db, options: SqliteActorStoreOptions = {}): ActorStore {
+  installHistoryTriggers(db, options.historyMax ?? DEFAULT_HISTORY_MAX);
   const batcher = createWriteBatcher(db);
   const s = {
     insert: db.prepare(`INSERT INTO actors (id, tenant_id, kind, status, final, value, tags, machine_id, machine_version,
@@ -165,7 +202,21 @@ export function createSqliteActorStore(db: Db): ActorStore {
     withPending: db.prepare<[string], { id: string; tenant_id: string }>(
       `SELECT id, tenant_id FROM actors WHERE owner_id = ? AND final = 0 AND last_seq > applied_seq`,
     ),
+    history: db.prepare<[string, string, number, number], { version: number; at: string; view: string }>(
+      `SELECT version, at, view FROM actor_history WHERE actor_id = ? AND tenant_id = ? AND version > ? ORDER BY version LIMIT ?`,
+    ),
+    historyOldest: db.prepare<[string, string], { oldest: number | null }>(
+      `SELECT MIN(version) AS oldest FROM actor_history WHERE actor_id = ? AND tenant_id = ?`,
+    ),
   };
+
+  // One read transaction, so the page and the oldest version agree.
+  const readHistory = db.transaction((tenantId: string, actorId: string, afterVersion: number, limit: number): HistoryPage => {
+    const entries = s.history
+      .all(actorId, tenantId, afterVersion, limit)
+      .map((r): HistoryEntry => ({ version: r.version, at: r.at, view: JSON.parse(r.view) as SnapshotChange }));
+    return { entries, oldestVersion: s.historyOldest.get(actorId, tenantId)?.oldest ?? null };
+  });
 
   /** The stored result of a live idempotency key, or `undefined`. */
   function replayed(tenantId: string, scope: string, claim: IdempotencyClaim) {
@@ -341,6 +392,10 @@ export function createSqliteActorStore(db: Db): ActorStore {
 
     async purgeExpired(nowMs) {
       return s.idemPurge.run(nowMs).changes;
+    },
+
+    async history(tenantId, actorId, afterVersion, limit) {
+      return readHistory(tenantId, actorId, afterVersion, limit);
     },
   };
 }

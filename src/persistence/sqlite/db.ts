@@ -51,6 +51,15 @@ CREATE TABLE IF NOT EXISTS mailbox (
   error TEXT,
   PRIMARY KEY (actor_id, seq)
 ) WITHOUT ROWID;
+-- Snapshot history per actor (ports.ts, HistoryEntry): written by the actor store's triggers.
+CREATE TABLE IF NOT EXISTS actor_history (
+  actor_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  tenant_id TEXT NOT NULL,
+  at TEXT NOT NULL,
+  view TEXT NOT NULL,
+  PRIMARY KEY (actor_id, version)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS idempotency (
   tenant_id TEXT NOT NULL,
   scope TEXT NOT NULL,
@@ -89,8 +98,13 @@ CREATE TABLE IF NOT EXISTS blobs (
   bytes INTEGER NOT NULL,
   sha256 TEXT NOT NULL,
   path TEXT NOT NULL,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  expires_at TEXT
 );
+CREATE TABLE IF NOT EXISTS tenant_secrets (
+  tenant_id TEXT PRIMARY KEY,
+  secret BLOB NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS contracts (
   id TEXT PRIMARY KEY,
   tenant_id TEXT NOT NULL,
@@ -129,7 +143,21 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
   db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? DEFAULT_WAL_AUTOCHECKPOINT_PAGES}`);
   db.pragma('journal_size_limit = 67108864');
   db.exec(SCHEMA);
+  migrate(db);
   return db;
+}
+
+/** Brings a store made by an earlier version up to the schema above. */
+function migrate(db: Db): void {
+  const blobColumns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('blobs')`).all();
+  if (!blobColumns.some((c) => c.name === 'expires_at')) {
+    immediate(db, () => {
+      // Another process may have added it since the check above.
+      const again = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('blobs')`).all();
+      if (!again.some((c) => c.name === 'expires_at')) db.exec('ALTER TABLE blobs ADD COLUMN expires_at TEXT');
+    });
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS blobs_expiry ON blobs (expires_at) WHERE expires_at IS NOT NULL');
 }
 
 /** Runs `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before any read. */

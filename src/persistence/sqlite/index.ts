@@ -18,6 +18,8 @@ import {
 export interface SqliteStoresOptions extends OpenOptions {
   /** Where blobs are kept. @defaultValue `<dir of file>/blobs` */
   blobDir?: string;
+  /** Snapshot history entries kept per actor. @defaultValue 100 */
+  historyMax?: number;
 }
 
 /** Opens (creating if needed) the embedded store in `dataDir` (`symphainy.db` and `blobs/`). */
@@ -25,7 +27,7 @@ export function createSqliteStores(dataDir: string, options: SqliteStoresOptions
   const db = openDb(join(dataDir, 'symphainy.db'), options);
   let open = true;
   return {
-    actors: createSqliteActorStore(db),
+    actors: createSqliteActorStore(db, { historyMax: options.historyMax }),
     artifacts: createSqliteArtifactStore(db),
     records: createSqliteRecordStore(db),
     blobs: createFileBlobStore(db, options.blobDir ?? join(dataDir, 'blobs')),

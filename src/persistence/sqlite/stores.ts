@@ -3,7 +3,7 @@
  * `ArtifactStore`, `RecordStore`, `BlobStore` (files on disk, metadata in SQLite) and
  * `ContractStore` on the embedded database.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -135,6 +135,7 @@ interface BlobRow {
   sha256: string;
   path: string;
   created_at: string;
+  expires_at: string | null;
 }
 
 const toBlobInfo = (r: BlobRow): BlobInfo => ({
@@ -145,11 +146,15 @@ const toBlobInfo = (r: BlobRow): BlobInfo => ({
   bytes: r.bytes,
   sha256: r.sha256,
   createdAt: r.created_at,
+  expiresAt: r.expires_at ?? null,
 });
 
 export function createFileBlobStore(db: Db, dir: string): BlobStore {
-  const insert = db.prepare(`INSERT INTO blobs (id, tenant_id, name, media_type, bytes, sha256, path, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insert = db.prepare(`INSERT INTO blobs (id, tenant_id, name, media_type, bytes, sha256, path, created_at, expires_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const expired = db.prepare<[string, number], BlobRow>(
+    `SELECT * FROM blobs WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+  );
   const get = db.prepare<[string, string], BlobRow>(`SELECT * FROM blobs WHERE id = ? AND tenant_id = ?`);
   const del = db.prepare(`DELETE FROM blobs WHERE id = ? AND tenant_id = ?`);
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -185,11 +190,12 @@ export function createFileBlobStore(db: Db, dir: string): BlobStore {
         bytes,
         sha256: hash.digest('hex'),
         createdAt: new Date().toISOString(),
+        expiresAt: meta.expiresAt ?? null,
       };
       try {
         immediate(db, () => {
           if (fence) checkFence(db, fence);
-          insert.run(info.id, tenantId, info.name, info.mediaType, info.bytes, info.sha256, path, info.createdAt);
+          insert.run(info.id, tenantId, info.name, info.mediaType, info.bytes, info.sha256, path, info.createdAt, info.expiresAt);
         });
       } catch (e) {
         await rm(path, { force: true });
@@ -213,6 +219,15 @@ export function createFileBlobStore(db: Db, dir: string): BlobStore {
       await rm(row.path, { force: true });
       return true;
     },
+    async sweepExpired(nowIso, limit = 1000) {
+      let n = 0;
+      for (const row of expired.all(nowIso, limit)) {
+        // The row goes first: a reader then finds no blob rather than a missing file.
+        if (del.run(row.id, row.tenant_id).changes > 0) n++;
+        await rm(row.path, { force: true });
+      }
+      return n;
+    },
   };
 }
 
@@ -230,6 +245,8 @@ export function createSqliteContractStore(db: Db): ContractStore {
   const any = db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM contracts WHERE tenant_id = ?`);
   const insert = db.prepare(`INSERT INTO contracts (id, tenant_id, issued_by, created_at, doc) VALUES (?, ?, ?, ?, ?)`);
   const update = db.prepare(`UPDATE contracts SET doc = ? WHERE id = ? AND tenant_id = ?`);
+  const insertSecret = db.prepare(`INSERT OR IGNORE INTO tenant_secrets (tenant_id, secret) VALUES (?, ?)`);
+  const getSecret = db.prepare<[string], { secret: Buffer }>(`SELECT secret FROM tenant_secrets WHERE tenant_id = ?`);
   // Every contract decision reads the tenant's contracts: parsed documents are kept (frozen,
   // keyed by their exact text, so a changed contract is parsed afresh).
   const parsed = new Map<string, BoundaryContract>();
@@ -281,6 +298,15 @@ export function createSqliteContractStore(db: Db): ContractStore {
     },
     async setExpiry(tenantId, id, expiresAt) {
       return patch(tenantId, id, (c) => ({ ...c, expiresAt }));
+    },
+    async tenantSecret(tenantId) {
+      const held = getSecret.get(tenantId);
+      if (held) return Buffer.from(held.secret);
+      // The first writer wins; every caller then reads the same secret.
+      insertSecret.run(tenantId, randomBytes(32));
+      const row = getSecret.get(tenantId);
+      if (!row) throw new AppError('store-unavailable', `The secret of tenant ${tenantId} could not be stored`);
+      return Buffer.from(row.secret);
     },
   };
 }

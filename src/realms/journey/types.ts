@@ -21,6 +21,16 @@ export interface SopStep {
   exceptions: { trigger: string; handling: string; bpmnRef: string }[];
   parallelGroup?: string;
   substeps?: SopStep[];
+  /** BPMN type of `bpmnRef` without prefix (`userTask`, `exclusiveGateway`, …), when generated from BPMN. */
+  bpmnType?: string;
+  /** Longer text of the step (the element's documentation and annotations). */
+  description?: string;
+  /**
+   * Where the procedure continues when it is not simply the following step: step numbers,
+   * or 'end' (the enclosing process or sub-process ends). Absent: the following step in
+   * number order, or the end after the last step. Decisions route through `decision` instead.
+   */
+  next?: string[];
 }
 
 export interface Sop {
@@ -30,6 +40,8 @@ export interface Sop {
   markdown: string;
   roles: SopRole[];
   steps: SopStep[];
+  /** Problems met while importing the BPMN the SOP was generated from: listed, never dropped. */
+  warnings?: { elementId?: string; message: string }[];
 }
 
 /** Body of a `workflow` artifact: the BPMN lives in a blob, the graph is summarised here. */
@@ -113,6 +125,8 @@ export interface FlowNodeSpec {
   cancelActivity?: boolean;
   /** Sub-processes: their own nodes and flows. */
   children?: { nodes: FlowNodeSpec[]; flows: SequenceFlowSpec[] };
+  /** Sub-processes: an event sub-process, started by its typed start event instead of by flows. */
+  triggeredByEvent?: boolean;
 }
 
 export interface SequenceFlowSpec {

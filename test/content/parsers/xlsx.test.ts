@@ -1,0 +1,263 @@
+/**
+ * XLSX: every workbook of ../shared/data/xlsx is read or refused with one clear line; dates
+ * (1900 and 1904 systems) and numbers are typed; zip bombs, encrypted workbooks and DOCTYPEs
+ * are refused before exceljs sees them; the reader runs in a worker thread.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import ExcelJS from 'exceljs';
+import { describe, expect, it } from 'vitest';
+import { isAppError } from '../../../src/errors.js';
+import { openSource, openTabular } from '../../../src/realms/content/parse.js';
+import { parseXlsx } from '../../../src/realms/content/parsers/xlsx.js';
+import type { ParseOptions, SourceRecord, TabularSource } from '../../../src/realms/content/source.js';
+import { appErrorOf, chunked, records } from './helpers.js';
+
+const DIR = '/work/shared/data/xlsx';
+const workbooks = readdirSync(DIR).filter((f) => f.endsWith('.xlsx')).sort();
+
+async function readAll(bytes: Buffer, options: ParseOptions & { inWorker?: boolean } = {}) {
+  const { sources, sniffed } = await openTabular(chunked(bytes), { ...options, xlsx: { inWorker: options.inWorker ?? true } });
+  const sheets: { source: TabularSource; rows: SourceRecord[] }[] = [];
+  for await (const source of sources) sheets.push({ source, rows: await records(source) });
+  return { sheets, sniffed };
+}
+
+describe('the shared workbooks', { timeout: 120_000 }, () => {
+  it('has the 10 workbooks', () => {
+    expect(workbooks).toHaveLength(10);
+  });
+
+  for (const file of workbooks) {
+    it(`${file} is read, or refused with one clear line`, async () => {
+      const bytes = readFileSync(join(DIR, file));
+      try {
+        const { sheets, sniffed } = await readAll(bytes, { fileName: file });
+        expect(sniffed.format).toBe('xlsx');
+        expect(sheets.length).toBeGreaterThan(0);
+        for (const { source, rows } of sheets) {
+          expect(typeof source.sheet).toBe('string');
+          for (const r of rows) {
+            expect(r.values).toHaveLength(source.columns.length);
+            for (const v of r.values) expect(v === null || ['string', 'number', 'boolean'].includes(typeof v)).toBe(true);
+            expect(JSON.stringify(r.values)).not.toContain('[object Object]');
+          }
+          expect(source.stats()).toMatchObject({ rows: rows.length, done: true });
+        }
+      } catch (e) {
+        // A refusal must be typed and fit on one line.
+        expect(isAppError(e)).toBe(true);
+        expect((e as Error).message).not.toContain('\n');
+      }
+    });
+  }
+
+  it('text_and_numbers.xlsx: header, Unicode text and typed numbers', async () => {
+    const { sheets } = await readAll(readFileSync(join(DIR, 'text_and_numbers.xlsx')));
+    const sheet1 = sheets.find((s) => s.source.sheet === 'Sheet1')!;
+    expect(sheet1.source.header).toBe(true);
+    expect(sheet1.source.columns).toEqual(['English', 'Hello', 'World']);
+    expect(sheet1.rows.map((r) => [r.line, ...r.values])).toEqual([
+      [2, 'Hebrew', 'שלום', 'עולם'],
+      [4, 1337, 13.37, 1337],
+    ]);
+  });
+
+  it('ErrorTypes.xlsx: error cells keep their code', async () => {
+    const { sheets } = await readAll(readFileSync(join(DIR, 'ErrorTypes.xlsx')), { inWorker: false });
+    expect(sheets[0]!.rows[0]!.values.slice(0, 2)).toEqual(['#NULL!', '#NULL!']);
+  });
+
+  it('large_strings.xlsx: every sheet, the sheets filter, no header when the first row is data', async () => {
+    const { sheets } = await readAll(readFileSync(join(DIR, 'large_strings.xlsx')), { sheets: ['longwordslist'] });
+    expect(sheets.map((s) => s.source.sheet)).toEqual(['longwordslist']);
+    expect(sheets[0]!.source.header).toBe(false);
+    expect(sheets[0]!.rows[0]).toEqual({ row: 1, line: 1, values: ['abandonment', 'abandonment'] });
+    expect(sheets[0]!.rows.length).toBeGreaterThan(17_000);
+  });
+});
+
+async function workbookBytes(date1904: boolean): Promise<Buffer> {
+  const wb = new ExcelJS.Workbook();
+  wb.properties.date1904 = date1904;
+  const ws = wb.addWorksheet('Policies');
+  ws.addRow(['POL_NO', 'ISSUE_DT', 'FACE_AMT', 'ACTIVE', 'LAST_CALL']);
+  ws.addRow(['LP0000000001', new Date(Date.UTC(2003, 6, 26)), 250000.5, true, new Date(Date.UTC(2024, 0, 2, 13, 45, 0))]);
+  ws.addRow(['LP0000000002', new Date(Date.UTC(1999, 7, 26)), 1000, false, null]);
+  ws.getColumn(2).numFmt = 'yyyy-mm-dd';
+  ws.getColumn(5).numFmt = 'yyyy-mm-dd hh:mm';
+  const other = wb.addWorksheet('Agents');
+  other.addRow(['AGT_NO', 'AGT_NAME']);
+  other.addRow(['A1', 'Lee, Bo']);
+  return Buffer.from(await wb.xlsx.writeBuffer());
+}
+
+describe('typed cells', () => {
+  for (const date1904 of [false, true]) {
+    it(`dates become ISO strings under the ${date1904 ? '1904' : '1900'} date system`, async () => {
+      const { sheets } = await readAll(await workbookBytes(date1904));
+      expect(sheets.map((s) => s.source.sheet)).toEqual(['Policies', 'Agents']);
+      expect(sheets[0]!.source.columns).toEqual(['POL_NO', 'ISSUE_DT', 'FACE_AMT', 'ACTIVE', 'LAST_CALL']);
+      expect(sheets[0]!.rows.map((r) => r.values)).toEqual([
+        ['LP0000000001', '2003-07-26', 250000.5, true, '2024-01-02T13:45:00'],
+        ['LP0000000002', '1999-08-26', 1000, false, null],
+      ]);
+      expect(sheets[1]!.rows.map((r) => r.values)).toEqual([['A1', 'Lee, Bo']]);
+    });
+  }
+
+  it('reads the same in-process as in the worker', async () => {
+    const bytes = await workbookBytes(false);
+    const a = await readAll(bytes, { inWorker: true });
+    const b = await readAll(bytes, { inWorker: false });
+    expect(a.sheets.map((s) => s.rows)).toEqual(b.sheets.map((s) => s.rows));
+  });
+});
+
+/** A ZIP built by hand: each entry deflated (or stored), with sizes that may lie. */
+function zip(entries: { name: string; data: Buffer; declaredSize?: number; flags?: number }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const name = Buffer.from(e.name);
+    const packed = deflateRawSync(e.data, { level: 9 });
+    const size = e.declaredSize ?? e.data.length;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(e.flags ?? 0, 6);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(size, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(e.flags ?? 0, 8);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(size, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, packed);
+    centrals.push(central, name);
+    offset += 30 + name.length + packed.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(entries.length, 8);
+  eocd.writeUInt16LE(entries.length, 10);
+  eocd.writeUInt32LE(cd.length, 12);
+  eocd.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, eocd]);
+}
+
+const CONTENT_TYPES = Buffer.from('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>');
+const WORKBOOK = Buffer.from('<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets><sheet name="S" sheetId="1"/></sheets></workbook>');
+
+describe('ragged rows in a sheet', () => {
+  async function wide(): Promise<Buffer> {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('Policies');
+    ws.addRow(['POL_NO', 'STATUS']);
+    ws.addRow(['LP1', 'ACTIVE']);
+    ws.addRow(['LP2', 'LAPSED', 'stray note']);
+    ws.addRow(['LP3']);
+    return Buffer.from(await wb.xlsx.writeBuffer());
+  }
+
+  it('skips and reports a row wider than the header with its sheet and cell; pads short rows', async () => {
+    const { sheets } = await readAll(await wide(), { inWorker: false });
+    expect(sheets[0]!.rows.map((r) => r.values)).toEqual([
+      ['LP1', 'ACTIVE'],
+      ['LP3', null],
+    ]);
+    expect(sheets[0]!.source.issues).toEqual([
+      { code: 'ragged-row', row: 2, line: 3, sheet: 'Policies', cell: 'C3', action: 'skipped', reason: 'expected 2 columns, found 3' },
+    ]);
+  });
+
+  it('fails on it under the strict policy with its position', async () => {
+    const e = await appErrorOf(readAll(await wide(), { raggedRows: 'reject', maxBadRows: 0 }));
+    expect(e.code).toBe('parse-error');
+    expect(e.extras).toMatchObject({ reason: 'ragged-row', position: { sheet: 'Policies', cell: 'C3', line: 3, row: 2 } });
+  });
+});
+
+describe('unsafe and malformed workbooks (strict policy)', () => {
+  const STRICT = { raggedRows: 'reject', maxBadRows: 0 } as const;
+
+  it('refuses a zip bomb renamed .xlsx by its declared ratio', async () => {
+    const bomb = zip([
+      { name: '[Content_Types].xml', data: CONTENT_TYPES },
+      { name: 'xl/workbook.xml', data: WORKBOOK },
+      { name: 'xl/worksheets/sheet1.xml', data: Buffer.alloc(64 * 1024 * 1024) },
+    ]);
+    expect(bomb.length).toBeLessThan(200 * 1024);
+    const e = await appErrorOf(openSource(chunked(bomb), { ...STRICT, fileName: 'policies.xlsx' }));
+    expect(e.code).toBe('unsafe-content');
+    expect(e.extras).toMatchObject({ reason: 'zip-bomb', entry: 'xl/worksheets/sheet1.xml' });
+    expect(e.message).toMatch(/zip bomb/);
+  });
+
+  it('refuses a zip bomb whose headers lie about sizes, by counting inflated bytes', async () => {
+    const bomb = zip([
+      { name: '[Content_Types].xml', data: CONTENT_TYPES },
+      { name: 'xl/workbook.xml', data: WORKBOOK },
+      { name: 'xl/worksheets/sheet1.xml', data: Buffer.alloc(32 * 1024 * 1024), declaredSize: 4096 },
+    ]);
+    const e = await appErrorOf(openSource(chunked(bomb), { ...STRICT, fileName: 'policies.xlsx' }));
+    expect(e.code).toBe('unsafe-content');
+    expect(e.extras).toMatchObject({ reason: 'zip-bomb' });
+  });
+
+  it('refuses an encrypted workbook (an OLE compound file) before reading it', async () => {
+    const ole = Buffer.alloc(4096);
+    Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]).copy(ole, 0);
+    Buffer.from('EncryptionInfo', 'utf16le').copy(ole, 1024);
+    Buffer.from('EncryptedPackage', 'utf16le').copy(ole, 1152);
+    const e = await appErrorOf(openSource(chunked(ole), { ...STRICT, fileName: 'secret.xlsx' }));
+    expect(e.code).toBe('unsafe-content');
+    expect(e.extras.reason).toBe('encrypted-workbook');
+    const legacy = Buffer.alloc(4096);
+    Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]).copy(legacy, 0);
+    Buffer.from('Workbook', 'utf16le').copy(legacy, 1024);
+    const e2 = await appErrorOf(openSource(chunked(legacy), { fileName: 'old.xls' }));
+    expect(e2.code).toBe('unsupported-format');
+  });
+
+  it('refuses an entry flagged as encrypted inside the ZIP', async () => {
+    const z = zip([
+      { name: '[Content_Types].xml', data: CONTENT_TYPES },
+      { name: 'xl/workbook.xml', data: WORKBOOK, flags: 1 },
+    ]);
+    const e = await appErrorOf(openSource(chunked(z), { fileName: 'x.xlsx' }));
+    expect(e.code).toBe('unsafe-content');
+    expect(e.extras.reason).toBe('encrypted-entry');
+  });
+
+  it('refuses XML with a DOCTYPE (entity expansion)', async () => {
+    const evil = Buffer.from('<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY lol "lol">]><workbook/>');
+    const z = zip([
+      { name: '[Content_Types].xml', data: CONTENT_TYPES },
+      { name: 'xl/workbook.xml', data: evil },
+    ]);
+    const e = await appErrorOf(openSource(chunked(z), { fileName: 'x.xlsx' }));
+    expect(e.code).toBe('unsafe-content');
+    expect(e.extras.reason).toBe('xml-doctype');
+  });
+
+  it('refuses a truncated workbook and shared strings above the limit with typed errors', async () => {
+    const bytes = await workbookBytes(false);
+    const cut = await appErrorOf(openSource(chunked(bytes.subarray(0, bytes.length - 100)), { fileName: 'cut.xlsx' }));
+    expect(cut.code).toBe('parse-error');
+    expect(cut.extras.reason).toBe('invalid-zip');
+    const e = await appErrorOf(parseXlsx(chunked(bytes), { zip: { maxSharedStringsBytes: 10 } }));
+    expect(e.code).toBe('unsafe-content');
+    expect(e.extras.reason).toBe('shared-strings-too-large');
+  });
+});
