@@ -21,7 +21,8 @@
  * Usage: `node --import tsx bench/http.ts`. `BENCH_HTTP_SECONDS` (5), `BENCH_HTTP_WARMUP` (2),
  * `BENCH_HTTP_CONNECTIONS` (16), `BENCH_HTTP_ROUNDS` (3) override the pass shape.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -146,12 +147,39 @@ interface Figures {
   p99Ms: number;
   requests: number;
   bad: number;
+  /** CPU time the server process spent per answered request (Linux `/proc`), or null. */
+  serverCpuMs: number | null;
 }
 
-async function load(name: string, opts: { url: string; method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string> }): Promise<Figures> {
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU milliseconds (user + system) a process has used so far, from `/proc/<pid>/stat`; null
+ * where there is no `/proc`. Unlike requests/s, CPU per request does not fall when other
+ * processes take the cores, so it is the figure to compare on a shared machine.
+ */
+function cpuMsOf(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+async function load(name: string, server: ChildProcess, opts: { url: string; method?: 'GET' | 'POST'; body?: string; headers?: Record<string, string> }): Promise<Figures> {
   const base = { url: opts.url, connections: CONNECTIONS, method: opts.method ?? 'GET', headers: opts.headers ?? {}, ...(opts.body ? { body: opts.body } : {}) };
   await autocannon({ ...base, duration: WARMUP });
+  const cpu0 = cpuMsOf(server.pid);
   const r = await autocannon({ ...base, duration: SECONDS });
+  const cpu1 = cpuMsOf(server.pid);
   const ok = r['2xx'];
   return {
     name,
@@ -160,6 +188,7 @@ async function load(name: string, opts: { url: string; method?: 'GET' | 'POST'; 
     p99Ms: r.latency.p99,
     requests: r.requests.total,
     bad: r.non2xx + r.errors + r.timeouts,
+    serverCpuMs: cpu0 !== null && cpu1 !== null && ok > 0 ? (cpu1 - cpu0) / ok : null,
   };
 }
 
@@ -189,9 +218,9 @@ async function main(): Promise<void> {
   const rounds: { bare: Figures; inspect: Figures; spawnWait: Figures }[] = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      const b = await load(`bare Hono GET #${round}`, { url: `${bare.info.url}/bare` });
-      const inspect = await load(`inspect GET /v1/actors/:id #${round}`, { url: `${sym.info.url}/v1/actors/${sym.info.actorId}`, headers: auth });
-      const spawnWait = await load(`spawn-and-wait POST /v1/intents #${round}`, {
+      const b = await load(`bare Hono GET #${round}`, bare.child, { url: `${bare.info.url}/bare` });
+      const inspect = await load(`inspect GET /v1/actors/:id #${round}`, sym.child, { url: `${sym.info.url}/v1/actors/${sym.info.actorId}`, headers: auth });
+      const spawnWait = await load(`spawn-and-wait POST /v1/intents #${round}`, sym.child, {
         url: `${sym.info.url}/v1/intents/profile_text?waitFor=done&timeoutMs=30000`,
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
@@ -207,8 +236,16 @@ async function main(): Promise<void> {
 
   console.log(
     `\n${table([
-      ['pass', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx/errors'],
-      ...results.map((r) => [r.name, fmtRate(r.perSecond), fmtMs(r.p50Ms), fmtMs(r.p99Ms), String(r.requests), String(r.bad)]),
+      ['pass', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx/errors', 'server CPU ms/req'],
+      ...results.map((r) => [
+        r.name,
+        fmtRate(r.perSecond),
+        fmtMs(r.p50Ms),
+        fmtMs(r.p99Ms),
+        String(r.requests),
+        String(r.bad),
+        r.serverCpuMs === null ? 'n/a' : r.serverCpuMs.toFixed(3),
+      ]),
     ])}`,
   );
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -223,10 +260,22 @@ async function main(): Promise<void> {
     );
   }
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const cpu = (pick: (r: (typeof rounds)[number]) => Figures) => {
+    const xs = rounds.map((r) => pick(r).serverCpuMs).filter((x): x is number => x !== null);
+    return xs.length > 0 ? median(xs) : null;
+  };
+  const [bareCpu, inspectCpu, spawnCpu] = [cpu((r) => r.bare), cpu((r) => r.inspect), cpu((r) => r.spawnWait)];
+  if (bareCpu !== null && inspectCpu !== null && spawnCpu !== null) {
+    console.log(
+      `server CPU per request (median): bare ${bareCpu.toFixed(3)} ms, inspect ${inspectCpu.toFixed(3)} ms (CPU-bound ratio ${(bareCpu / inspectCpu).toFixed(2)}x), spawn-and-wait ${spawnCpu.toFixed(3)} ms (one dedicated core: about ${fmtRate(1000 / spawnCpu)} requests/s)`,
+    );
+  }
   console.log(`\ninspect / bare Hono per round: ${inspectRatios.map((x) => `${x.toFixed(2)}x`).join(', ')}`);
   console.log(`median ratios to bare Hono: inspect ${inspectRatio.toFixed(2)}x (target >= ${TARGETS.inspectVsBare}x: ${verdict(inspectRatio >= TARGETS.inspectVsBare)}), spawn-and-wait ${spawnRatio.toFixed(3)}x`);
   console.log(`spawn-and-wait (median): ${fmtRate(spawnPerSecond)} requests/s (target >= ${fmtRate(TARGETS.spawnAndWaitPerSecond)}: ${verdict(spawnPerSecond >= TARGETS.spawnAndWaitPerSecond)})`);
-  console.log(`BENCH_HTTP_RESULT ${JSON.stringify({ results, inProcess, ratios: { inspectVsBare: inspectRatio, spawnAndWaitVsBare: spawnRatio }, spawnAndWaitPerSecond: spawnPerSecond })}`);
+  console.log(
+    `BENCH_HTTP_RESULT ${JSON.stringify({ results, inProcess, ratios: { inspectVsBare: inspectRatio, spawnAndWaitVsBare: spawnRatio }, spawnAndWaitPerSecond: spawnPerSecond, serverCpuMs: { bare: bareCpu, inspect: inspectCpu, spawnAndWait: spawnCpu } })}`,
+  );
   if (results.some((r) => r.bad > 0)) {
     console.log('error: some requests failed; the figures are not comparable');
     process.exitCode = 1;

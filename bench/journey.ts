@@ -7,7 +7,8 @@
  * - a generated process of exactly 5,000 flow nodes in four lanes: sequences, exclusive
  *   choices, parallel blocks, loops, boundary error events with handlers.
  *
- * For each document three timings (median of the passes after warm-up):
+ * For each document three timings, run round-robin (median of at least `BENCH_JOURNEY_PASSES`
+ * passes and 3 s of measuring, after warm-up):
  * - `moddle`: `new BpmnModdle().fromXML(text)`, the baseline;
  * - `walk`: `generateSop(model)` on an already imported model (graph, walk, roles, Markdown);
  * - `sop`: the whole path, `importBpmn(bytes)` (decode, DOCTYPE check, bpmn-moddle, model)
@@ -43,6 +44,7 @@ function envInt(name: string, fallback: number): number {
 const PASSES = envInt('BENCH_JOURNEY_PASSES', 7);
 const NODES = envInt('BENCH_JOURNEY_NODES', 5000);
 const WARMUP = 2;
+const MIN_SECONDS = 3;
 
 /** The largest whole document the manifest expects to import (or report). */
 function largestFixture(): { name: string; bytes: Buffer } {
@@ -67,8 +69,13 @@ function median(xs: number[]): number {
  * Medians of `fs`, run round-robin (one of each per pass) so that load from other processes
  * on the machine falls on every contender alike.
  */
-async function timeEach(passes: number, fs: (() => Promise<unknown> | unknown)[]): Promise<number[]> {
+async function timeEach(minPasses: number, fs: (() => Promise<unknown> | unknown)[]): Promise<{ medians: number[]; passes: number }> {
+  const t0 = performance.now();
   for (let i = 0; i < WARMUP; i++) for (const f of fs) await f();
+  // Small documents get more passes: at least MIN_SECONDS of measuring, so one slow pass
+  // (another process taking the CPU) does not move the median.
+  const perPass = (performance.now() - t0) / WARMUP;
+  const passes = Math.max(minPasses, Math.ceil((MIN_SECONDS * 1000) / Math.max(perPass, 1)));
   const ms: number[][] = fs.map(() => []);
   for (let i = 0; i < passes; i++) {
     for (let k = 0; k < fs.length; k++) {
@@ -77,7 +84,7 @@ async function timeEach(passes: number, fs: (() => Promise<unknown> | unknown)[]
       ms[k]?.push(performance.now() - t0);
     }
   }
-  return ms.map(median);
+  return { medians: ms.map(median), passes };
 }
 
 function countSteps(steps: SopStep[]): number {
@@ -89,6 +96,7 @@ interface Row {
   bytes: number;
   flowNodes: number;
   steps: number;
+  passes: number;
   moddleMs: number;
   walkMs: number;
   sopMs: number;
@@ -103,29 +111,32 @@ async function measure(document: string, bytes: Buffer): Promise<Row> {
   const walk = (ss: SopStep[]) => ss.forEach((s) => (refs.set(s.bpmnRef, (refs.get(s.bpmnRef) ?? 0) + 1), walk(s.substeps ?? [])));
   walk(sop.steps);
   for (const n of model.nodes.filter(isTaskLike)) if (refs.get(n.id) !== 1) throw new Error(`${document}: task ${n.id} appears ${refs.get(n.id) ?? 0} times`);
-  const [moddleMs = 0, walkMs = 0, sopMs = 0] = await timeEach(PASSES, [
+  const {
+    medians: [moddleMs = 0, walkMs = 0, sopMs = 0],
+    passes,
+  } = await timeEach(PASSES, [
     () => new BpmnModdle().fromXML(text),
     () => generateSop(model),
     async () => generateSop((await importBpmn(bytes)).model),
   ]);
-  return { document, bytes: bytes.length, flowNodes: model.nodes.length, steps: countSteps(sop.steps), moddleMs, walkMs, sopMs };
+  return { document, bytes: bytes.length, flowNodes: model.nodes.length, steps: countSteps(sop.steps), passes, moddleMs, walkMs, sopMs };
 }
 
 async function main(): Promise<void> {
   const fixture = largestFixture();
   const generated = generatedProcess(NODES);
-  console.log(`node ${process.version}, ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${PASSES} passes after ${WARMUP} warm-up, medians in ms`);
+  console.log(`node ${process.version}, ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; at least ${PASSES} passes (and ${MIN_SECONDS} s) after ${WARMUP} warm-up, round-robin, medians in ms`);
   const rows = [await measure(fixture.name, fixture.bytes), await measure(`generated (${NODES} flow nodes)`, Buffer.from(generated))];
   const pad = (s: string, n: number) => s.padEnd(n);
   const num = (x: number) => x.toFixed(1).padStart(9);
-  console.log(`${pad('document', 34)} ${'bytes'.padStart(9)} ${'nodes'.padStart(6)} ${'steps'.padStart(6)} ${'moddle'.padStart(9)} ${'walk'.padStart(9)} ${'sop'.padStart(9)}  walk/moddle  sop/moddle`);
+  console.log(`${pad('document', 34)} ${'bytes'.padStart(9)} ${'nodes'.padStart(6)} ${'steps'.padStart(6)} ${'passes'.padStart(6)} ${'moddle'.padStart(9)} ${'walk'.padStart(9)} ${'sop'.padStart(9)}  walk/moddle  sop/moddle`);
   let ok = true;
   for (const r of rows) {
     const walkRatio = r.walkMs / r.moddleMs;
     const sopRatio = r.sopMs / r.moddleMs;
     if (sopRatio > TARGET_RATIO) ok = false;
     console.log(
-      `${pad(r.document, 34)} ${String(r.bytes).padStart(9)} ${String(r.flowNodes).padStart(6)} ${String(r.steps).padStart(6)} ${num(r.moddleMs)} ${num(r.walkMs)} ${num(r.sopMs)}  ${walkRatio.toFixed(2).padStart(10)}x ${sopRatio.toFixed(2).padStart(10)}x`,
+      `${pad(r.document, 34)} ${String(r.bytes).padStart(9)} ${String(r.flowNodes).padStart(6)} ${String(r.steps).padStart(6)} ${String(r.passes).padStart(6)} ${num(r.moddleMs)} ${num(r.walkMs)} ${num(r.sopMs)}  ${walkRatio.toFixed(2).padStart(10)}x ${sopRatio.toFixed(2).padStart(10)}x`,
     );
   }
   console.log(`target: sop (import + SOP) within ${TARGET_RATIO}x of the bare bpmn-moddle import: ${ok ? 'met' : 'NOT met'}`);

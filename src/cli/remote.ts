@@ -134,6 +134,7 @@ interface ActorView {
   machineVersion?: number;
   version?: number;
   output?: { artifacts?: { id: string; kind: string }[] } & Record<string, unknown>;
+  progress?: { phase: string; done: number; total: number | null };
   error?: { code: string; detail: string };
   createdAt?: string;
   updatedAt?: string;
@@ -174,6 +175,7 @@ function summary(v: ActorView): string {
   ];
   if (v.contractId !== undefined) lines.push(`  contract  ${v.contractId ?? '-'}`);
   if (v.machineId !== undefined) lines.push(`  machine   ${v.machineId} v${v.machineVersion ?? '?'}, snapshot version ${v.version ?? '?'}`);
+  if (v.progress) lines.push(`  progress  ${v.progress.phase} ${v.progress.done}${v.progress.total === null ? '' : `/${v.progress.total}`}`);
   if (v.seq !== undefined) lines.push(`  event     #${v.seq}`);
   if (v.createdAt) lines.push(`  created   ${v.createdAt}${v.updatedAt ? `, updated ${v.updatedAt}` : ''}`);
   const artifacts = v.output?.artifacts;
@@ -259,7 +261,7 @@ export const remoteCommands: Command[] = [
     "intents                                 list the server's intents and their parameters",
     {},
     (r) => call(r, 'GET', '/v1/intents') as Promise<IntentList>,
-    (data) => table(['TYPE', 'REALM', 'MODE', 'PARAMS', 'DESCRIPTION'], data.items.map((i) => [i.type, i.realm, i.mode, paramsText(i.params), short(i.description, 70)])),
+    (data) => table(['TYPE', 'REALM', 'MODE', 'DESCRIPTION', 'PARAMS (? optional)'], data.items.map((i) => [i.type, i.realm, i.mode, short(i.description, 60), paramsText(i.params)])),
   ),
   remoteVerb(
     'spawn',

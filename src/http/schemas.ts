@@ -55,6 +55,17 @@ export const ActorViewSchema = z
     machineId: z.string(),
     machineVersion: z.number().int(),
     output: z.unknown().optional(),
+    // Typed `unknown` by the runtime's view; its shape is documented here.
+    progress: z
+      .unknown()
+      .optional()
+      .openapi({
+        description: "A running long intent's last reported progress",
+        type: 'object',
+        properties: { phase: { type: 'string' }, done: { type: 'number' }, total: { type: ['number', 'null'] } },
+        required: ['phase', 'done', 'total'],
+        additionalProperties: false,
+      }),
     error: StoredProblemSchema.optional(),
     version: z.number().int().openapi({ description: 'The stored snapshot version; grows by one on every commit' }),
     createdAt: z.string(),

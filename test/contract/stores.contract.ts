@@ -305,6 +305,30 @@ export function describeStores(name: string, makeStores: StoresFactory): void {
           expect(p2.nextCursor).toBeNull();
         });
 
+        it('shows each actor’s live mailbox head and lease, as get does', async () => {
+          const tenantId = newTenant();
+          const t0 = Date.now();
+          const me = newOwner();
+          const record = actorRecord(tenantId, { ownerId: me, leaseUntil: t0 + MINUTE, epoch: 1 });
+          await stores.actors.create(record);
+          const listed = async () => {
+            const items = (await stores.actors.list({ tenantId, limit: 10 })).items;
+            expect(items).toEqual([await stores.actors.get(tenantId, record.id)]);
+            return items[0];
+          };
+          await stores.actors.append(tenantId, record.id, { type: 'A' }, iso(t0));
+          await stores.actors.append(tenantId, record.id, { type: 'B' }, iso(t0));
+          expect(await stores.actors.renew(me, [{ id: record.id, epoch: 1 }], t0 + 2 * MINUTE)).toEqual([]);
+          expect(await listed()).toMatchObject({ lastSeq: 2, appliedSeq: 0, ownerId: me, leaseUntil: t0 + 2 * MINUTE, epoch: 1 });
+          await stores.actors.release(me, [record.id]);
+          expect(await listed()).toMatchObject({ lastSeq: 2, ownerId: null, leaseUntil: 0, epoch: 1 });
+          const other = newOwner();
+          expect(ids(await stores.actors.claim(other, t0, MINUTE, 10))).toEqual([record.id]);
+          await stores.actors.commit(record.id, { ownerId: other, epoch: 2 }, 0, commitPatch({ appliedSeq: 1 }));
+          await stores.actors.append(tenantId, record.id, { type: 'C' }, iso(t0));
+          expect(await listed()).toMatchObject({ lastSeq: 3, appliedSeq: 1, ownerId: other, leaseUntil: t0 + MINUTE, epoch: 2 });
+        });
+
         it('lists only the tenant’s actors', async () => {
           const { tenantId } = await seed();
           const page = await stores.actors.list({ tenantId, limit: 100 });

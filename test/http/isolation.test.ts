@@ -169,15 +169,14 @@ describe('tenant isolation matrix', () => {
     const mine = (await spawned.json()) as { id: string };
     expect(mine.id).not.toBe(b.session);
 
-    const borrowed = await t.req(`/v1/intents/profile_text?waitFor=done&contractId=${b.contract}`, { method: 'POST', body: '{"text":"x"}' });
-    if (borrowed.status === 200) {
-      const view = (await borrowed.json()) as { status: string; contractId: string | null; error?: { code: string } };
-      expect(view.status).toBe('rejected');
-      expect(view.contractId).not.toBe(b.contract);
-      expect(view.error?.code).toBe('contract-missing');
-    } else {
-      expect((await problem(borrowed)).code).toBe('contract-missing');
-    }
+    // A contract is decided inside the actor: bravo's contract id is refused exactly as an
+    // id nobody has, and the execution ends rejected without touching data.
+    type Rejected = { status: string; contractId: string | null; error?: { code: string; detail: string } };
+    const borrowed = await json<Rejected>(t.req(`/v1/intents/profile_text?waitFor=done&contractId=${b.contract}`, { method: 'POST', body: '{"text":"x"}' }));
+    const unknownId = newId('ctr');
+    const unknown = await json<Rejected>(t.req(`/v1/intents/profile_text?waitFor=done&contractId=${unknownId}`, { method: 'POST', body: '{"text":"x"}' }));
+    expect(borrowed).toMatchObject({ status: 'rejected', contractId: null, error: { code: 'contract-missing' } });
+    expect(borrowed.error?.detail.split(b.contract).join('<id>')).toBe(unknown.error?.detail.split(unknownId).join('<id>'));
     expect(await storeState(t.h, 'bravo')).toEqual(before);
   });
 });

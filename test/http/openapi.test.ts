@@ -6,7 +6,8 @@
  * OpenAPI registry, so the two cannot be different sources).
  */
 import { compileErrors, validate } from '@readme/openapi-parser';
-import type { ZodType } from 'zod';
+import { z, type ZodType } from 'zod';
+import type { IntentDefinition } from '../../src/intents/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
 import { heldIntent, registryWith } from '../actors/probes.js';
@@ -22,14 +23,34 @@ interface Doc {
 let t: HttpHarness;
 let held: ReturnType<typeof heldIntent>;
 let doc: Doc;
+let releaseProgress: () => void = () => {};
+
+/** A long intent that reports progress, then waits until released (or stopped). */
+function progressIntent(): IntentDefinition<never> {
+  const gate = new Promise<void>((resolve) => (releaseProgress = resolve));
+  const intent: IntentDefinition<{ n: number }> = {
+    type: 'progress_probe',
+    realm: 'content',
+    mode: 'long',
+    description: 'Reports progress, then waits.',
+    params: z.object({ n: z.number().int() }).strict(),
+    async handler(ctx, params) {
+      ctx.progress('counting', 1, params.n);
+      await Promise.race([gate, new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))]);
+      return [];
+    },
+  };
+  return intent as IntentDefinition<never>;
+}
 
 beforeEach(async () => {
   held = heldIntent();
-  t = await httpHarness({}, { intents: registryWith([held.intent]) });
+  t = await httpHarness({}, { intents: registryWith([held.intent, progressIntent()]) });
   doc = (await (await t.req('/v1/openapi.json', { key: null })).json()) as Doc;
 });
 afterEach(async () => {
   held.work.release();
+  releaseProgress();
   await t.cleanup();
 });
 
@@ -37,7 +58,7 @@ const template = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)/g, '{$
 
 describe('OpenAPI document', () => {
   it('validates with @readme/openapi-parser and declares the bearer scheme', async () => {
-    const result = await validate(structuredClone(doc) as never);
+    const result = await validate(structuredClone(doc) as unknown as Parameters<typeof validate>[0]);
     expect(result.valid ? [] : compileErrors(result)).toEqual([]);
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.securitySchemes?.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
@@ -118,6 +139,13 @@ describe('OpenAPI document', () => {
     await call('get', '/v1/actors/{id}', `/v1/actors/${spawned.id}`);
     await call('get', '/v1/actors/{id}', `/v1/actors/${done.id}`);
     await call('get', '/v1/actors/{id}', `/v1/actors/${newId('ses')}`);
+    const counting = (await call('post', '/v1/intents/{type}', '/v1/intents/progress_probe', { body: '{"n":10}' })) as { id: string };
+    let withProgress: { progress?: unknown } = {};
+    for (let i = 0; i < 100 && withProgress.progress === undefined; i++) {
+      withProgress = (await call('get', '/v1/actors/{id}', `/v1/actors/${counting.id}`)) as { progress?: unknown };
+      if (withProgress.progress === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(withProgress.progress).toEqual({ phase: 'counting', done: 1, total: 10 });
     await call('post', '/v1/actors/{id}/events', `/v1/actors/${spawned.id}/events`, { body: '{"type":"MESSAGE","text":"one"}' });
     await call('post', '/v1/actors/{id}/events', `/v1/actors/${spawned.id}/events?waitFor=tag:waiting&timeoutMs=5000`, { body: '{"type":"MESSAGE","text":"two"}' });
     await call('post', '/v1/actors/{id}/events', `/v1/actors/${spawned.id}/events?waitFor=done&timeoutMs=10`, { body: '{"type":"MESSAGE","text":"three"}' });

@@ -37,6 +37,16 @@ describe('GET /v1/machines', () => {
   });
 });
 
+describe('GET /v1/intents', () => {
+  it('lists every registered intent with the JSON Schema of what a client sends', async () => {
+    t = await httpHarness();
+    const { items } = await json<{ items: { type: string; realm: string; params: { type: string; properties: Record<string, unknown>; required?: string[] } }[] }>(t.req('/v1/intents'));
+    expect(items.map((i) => i.type).sort()).toEqual(t.h.runtime.intents.list().map((i) => i.type).sort());
+    expect(items.find((i) => i.type === 'profile_text')).toMatchObject({ realm: 'content', params: { type: 'object', required: ['text'] } });
+    for (const i of items) expect(i.params.type, i.type).toBe('object');
+  });
+});
+
 describe('GET /v1/artifacts/:id/content', () => {
   it('streams the blob behind xmlBlobId and blobId with its media type, and 404s other artifacts', async () => {
     t = await httpHarness();

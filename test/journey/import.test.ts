@@ -110,6 +110,20 @@ describe('importBpmn', () => {
     }
   });
 
+  it('recognises UTF-16 without a byte order mark, and a false UTF-16 declaration', async () => {
+    const doc = MINIMAL('<process id="P"><task id="T" name="Größe"/></process>', '');
+    const le = await importBpmn(Buffer.from(doc.trimStart(), 'utf16le'));
+    expect(le.encoding).toBe('utf-16le');
+    expect(le.model.nodes[0]?.name).toBe('Größe');
+    const be = await importBpmn(Buffer.from(doc.trimStart(), 'utf16le').swap16());
+    expect(be.encoding).toBe('utf-16be');
+    expect(be.model.nodes[0]?.name).toBe('Größe');
+    const liar = await importBpmn(Buffer.from(MINIMAL('<process id="P"><task id="T" name="Größe"/></process>', '<?xml version="1.0" encoding="UTF-16"?>'), 'utf8'));
+    expect(liar.encoding).toBe('utf-8');
+    expect(liar.model.nodes[0]?.name).toBe('Größe');
+    expect(liar.warnings).toEqual([{ message: 'the XML declaration says UTF-16 but the bytes are not UTF-16; read as UTF-8' }]);
+  });
+
   it('reports bytes invalid in the declared encoding as a warning', async () => {
     const bytes = Buffer.concat([Buffer.from(MINIMAL('<process id="P"><task id="T" name="').replace('</definitions>', '')), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('"/></process></definitions>')]);
     const r = await importBpmn(bytes);

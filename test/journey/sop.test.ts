@@ -116,6 +116,7 @@ describe('generateSop: pools, roles, Markdown', () => {
     expect(step(sop, 'SendInvoice').outputs).toEqual(['Message "Invoice" to Buyer (step 2)']);
     expect(step(sop, 'WaitInvoice').inputs).toEqual(['Message "Invoice" from Seller (step 5)']);
     expect(step(sop, 'PayInvoice').next).toEqual(['end']);
+    expect(sop.markdown).toContain('## Hand-offs\n\n- Step 1 (Buyer): Message "Order" to Seller (step 4)\n- Step 5 (Billing System): Message "Invoice" to Buyer (step 2)\n');
     expect(sop.roles).toEqual([
       { id: 'Sales', name: 'Sales', kind: 'human' },
       { id: 'Billing', name: 'Billing System', kind: 'system' },
@@ -169,5 +170,26 @@ describe('generateSop: pools, roles, Markdown', () => {
     expect(sop.steps).toHaveLength(n);
     expect(sop.steps[n - 1]?.number).toBe(String(n));
     expect(sop.steps.every((s) => s.next === undefined)).toBe(true);
+  });
+
+  it('walks a long run of early-exit decisions without deep recursion', async () => {
+    const n = 2500;
+    const parts: string[] = ['<startEvent id="S"/>', '<sequenceFlow id="f0" sourceRef="S" targetRef="T0"/>'];
+    for (let i = 0; i < n; i++) {
+      parts.push(`<task id="T${i}" name="Check ${i}"/><exclusiveGateway id="G${i}" name="Fine ${i}?" default="y${i}"/><endEvent id="E${i}"/>`);
+      parts.push(`<sequenceFlow id="a${i}" sourceRef="T${i}" targetRef="G${i}"/>`);
+      parts.push(`<sequenceFlow id="x${i}" name="no" sourceRef="G${i}" targetRef="E${i}"><conditionExpression>\${!ok}</conditionExpression></sequenceFlow>`);
+      parts.push(`<sequenceFlow id="y${i}" sourceRef="G${i}" targetRef="${i + 1 < n ? `T${i + 1}` : 'End'}"/>`);
+    }
+    parts.push('<endEvent id="End"/>');
+    const xml = `<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="x"><process id="P">${parts.join('')}</process></definitions>`;
+    const { model } = await importBpmn(Buffer.from(xml));
+    const sop = generateSop(model);
+    expect(sop.steps).toHaveLength(2 * n);
+    expect(sop.steps[1]?.decision?.branches).toEqual([
+      { condition: 'no (${!ok})', goTo: 'end' },
+      { condition: 'otherwise', goTo: '3' },
+    ]);
+    expect(sop.steps[2 * n - 1]?.decision?.branches.map((b) => b.goTo)).toEqual(['end', 'end']);
   });
 });

@@ -67,7 +67,8 @@ export function registerIntentRoutes(app: HttpApp, deps: RouteDeps): void {
         realm: i.realm,
         mode: i.mode,
         description: i.description,
-        params: z.toJSONSchema(i.params, { unrepresentable: 'any' }) as Record<string, unknown>,
+        // What a client sends: fields with defaults are optional (`io: 'input'`).
+        params: z.toJSONSchema(i.params, { unrepresentable: 'any', io: 'input' }) as Record<string, unknown>,
       })),
     };
     return c.json(listed, 200);

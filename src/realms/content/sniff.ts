@@ -282,42 +282,47 @@ function parseSample(text: string, delimiter: string, maxRows: number): string[]
 }
 
 /**
- * Records of `text` split on `delimiter`, quote-aware (RFC 4180: `""` escapes), blank lines
- * left out: enough to count fields per record when scoring delimiters, at a fraction of a
+ * Field counts of the records of `text` split on `delimiter`, quote-aware (RFC 4180: `""`
+ * escapes), blank lines left out: all that scoring a delimiter needs, at a fraction of a
  * full parse's cost (four candidates are scored on every sniff).
  */
-function quickRecords(text: string, delimiter: string, maxRows: number): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let inQuotes = false;
+function quickFieldCounts(text: string, delimiter: string, maxRows: number): number[] {
+  const counts: number[] = [];
   const d = delimiter.charCodeAt(0);
-  for (let i = 0; i < text.length && rows.length < maxRows; i++) {
+  let fields = 1;
+  let empty = true;
+  let inQuotes = false;
+  let atFieldStart = true;
+  for (let i = 0; i < text.length && counts.length < maxRows; i++) {
     const c = text.charCodeAt(i);
     if (inQuotes) {
       if (c === 34) {
-        if (text.charCodeAt(i + 1) === 34) {
-          field += '"';
-          i++;
-        } else inQuotes = false;
-      } else field += text[i];
-    } else if (c === 34 && field === '') inQuotes = true;
-    else if (c === d) {
-      row.push(field);
-      field = '';
+        if (text.charCodeAt(i + 1) === 34) i++;
+        else inQuotes = false;
+      }
+      continue;
+    }
+    if (c === 34 && atFieldStart) {
+      inQuotes = true;
+      empty = false;
+      atFieldStart = false;
+    } else if (c === d) {
+      fields++;
+      empty = false;
+      atFieldStart = true;
     } else if (c === 10 || c === 13) {
       if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
-      row.push(field);
-      field = '';
-      if (!(row.length === 1 && row[0] === '')) rows.push(row);
-      row = [];
-    } else field += text[i];
+      if (!empty) counts.push(fields);
+      fields = 1;
+      empty = true;
+      atFieldStart = true;
+    } else {
+      empty = false;
+      atFieldStart = false;
+    }
   }
-  if (rows.length < maxRows && (field !== '' || row.length > 0)) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
+  if (!empty && counts.length < maxRows) counts.push(fields);
+  return counts;
 }
 
 /**
@@ -331,12 +336,12 @@ export function detectDelimiter(text: string, complete = true): { delimiter: str
   let best: { delimiter: string; consistency: number; fields: number } | null = null;
   for (const delimiter of CANDIDATE_DELIMITERS) {
     if (!sample.includes(delimiter)) continue;
-    const rows = quickRecords(sample, delimiter, 100);
-    if (!rows || rows.length === 0) continue;
+    const widths = quickFieldCounts(sample, delimiter, 100);
+    if (widths.length === 0) continue;
     const counts = new Map<number, number>();
-    for (const r of rows) counts.set(r.length, (counts.get(r.length) ?? 0) + 1);
+    for (const w of widths) counts.set(w, (counts.get(w) ?? 0) + 1);
     // The first record's width wins a tie: ragged rows should not outvote the header.
-    let mode = rows[0]!.length;
+    let mode = widths[0]!;
     let modeCount = counts.get(mode) ?? 0;
     for (const [fields, count] of counts) {
       if (count > modeCount) {
@@ -345,8 +350,8 @@ export function detectDelimiter(text: string, complete = true): { delimiter: str
       }
     }
     if (mode < 2) continue;
-    const headerAgrees = rows[0]!.length === mode;
-    const consistency = Math.min(1, modeCount / rows.length + (headerAgrees ? 0.25 : 0));
+    const headerAgrees = widths[0] === mode;
+    const consistency = Math.min(1, modeCount / widths.length + (headerAgrees ? 0.25 : 0));
     const better =
       best === null ||
       consistency > best.consistency + 0.05 ||

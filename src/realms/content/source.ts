@@ -187,8 +187,11 @@ export interface ParseOptions {
   /** Columns to leave out, by name (after header detection). */
   dropColumns?: string[];
   /**
-   * Records per batch.
-   * @defaultValue 1000
+   * Records per batch. Small batches keep the live set young: records hold slices of the
+   * decoded chunk they came from, and a batch that outlives a scavenge drags those chunks
+   * into the old generation (4,000-row batches parse about three times slower than 256).
+   * Consumers regroup as they need (the record store's chunks are 1,000 rows).
+   * @defaultValue 256
    */
   batchRows?: number;
   /** The file's name, a hint for sniffing only. */
@@ -216,7 +219,7 @@ export const PARSE_DEFAULTS = {
   raggedRows: 'skip',
   maxBadRows: 1000,
   maxRecordBytes: 16 * 1024 * 1024,
-  batchRows: 1000,
+  batchRows: 256,
   maxBytes: 256 * 1024 * 1024,
 } as const satisfies Omit<ResolvedLimits, 'dropColumns'>;
 

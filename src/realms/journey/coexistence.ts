@@ -46,6 +46,7 @@
 import { containerGraph, containerNodes } from './graph.js';
 import {
   indexModel,
+  laneLabel,
   type ModelIndex,
   type ModelLane,
   type ModelNode,
@@ -481,7 +482,7 @@ interface LaneInfo {
   kind: 'human' | 'ai' | 'system';
 }
 
-function laneKinds(model: ProcessModel, processId: string): Map<string, LaneInfo> {
+function laneKinds(model: ProcessModel, index: ModelIndex, processId: string): Map<string, LaneInfo> {
   const out = new Map<string, LaneInfo>();
   const counts = new Map<string, { automated: number; other: number }>();
   for (const n of model.nodes) {
@@ -493,7 +494,7 @@ function laneKinds(model: ProcessModel, processId: string): Map<string, LaneInfo
   }
   for (const l of model.lanes) {
     if (l.processId !== processId || l.childLanes.length > 0) continue;
-    const name = l.name ?? l.id;
+    const name = laneLabel(model, index, l.id);
     const c = counts.get(l.id);
     out.set(l.id, { id: l.id, name, kind: roleKindOfName(name) ?? (c && c.automated > 0 && c.other === 0 ? 'system' : 'human') });
   }
@@ -535,7 +536,7 @@ export function planBlueprint(model: ProcessModel, analysis: Pick<CoexistenceAna
 
   for (const { poolId, poolName, processId } of processes) {
     const process = index.process.get(processId);
-    const kinds = laneKinds(model, processId);
+    const kinds = laneKinds(model, index, processId);
     const laneOrder = model.lanes.filter((l) => kinds.has(l.id));
     let humanDefault = laneOrder.find((l) => kinds.get(l.id)?.kind === 'human')?.id;
     const extraLanes: { id: string; name: string }[] = [];
@@ -705,7 +706,7 @@ export function planBlueprint(model: ProcessModel, analysis: Pick<CoexistenceAna
     aiLanes.add(aiLane);
     const usedLanes = new Set(top.nodes.map((n) => n.lane).filter((l): l is string => l !== undefined));
     const lanes = [
-      ...laneOrder.filter((l) => usedLanes.has(l.id)).map((l: ModelLane) => ({ id: l.id, name: l.name ?? poolName ?? l.id })),
+      ...laneOrder.filter((l) => usedLanes.has(l.id)).map((l: ModelLane) => ({ id: l.id, name: kinds.get(l.id)?.name ?? l.id })),
       ...extraLanes.filter((l) => usedLanes.has(l.id)),
       ...(usedLanes.has(aiLane) ? [{ id: aiLane, name: 'AI' }] : []),
     ];
@@ -732,9 +733,14 @@ export function planBlueprint(model: ProcessModel, analysis: Pick<CoexistenceAna
   for (const n of model.nodes) {
     if (n.category !== 'gateway' || n.outgoing.length < 2 || n.type === 'parallelGateway') continue;
     const flows = n.outgoing.map((f) => index.flow.get(f)).filter((f): f is ModelSequenceFlow => f !== undefined);
+    if (n.type === 'eventBasedGateway') {
+      // Nobody decides: whichever event comes first wins, which a system can watch.
+      decisionPoints.push({ bpmnRef: n.id, owner: 'ai', criteria: `first event: ${flows.map((f) => index.node.get(f.to)?.name ?? f.to).join(' | ')}` });
+      continue;
+    }
     const criteria = flows.map((f) => f.condition ?? f.name ?? (f.isDefault ? 'otherwise' : `to ${f.to}`)).join(' | ');
-    const owner = isJudgementGateway(n, index) || n.type === 'eventBasedGateway' ? 'human' : 'ai';
-    decisionPoints.push({ bpmnRef: n.id, owner: n.type === 'eventBasedGateway' ? 'ai' : owner, criteria: n.type === 'eventBasedGateway' ? `first event: ${flows.map((f) => index.node.get(f.to)?.name ?? f.to).join(' | ')}` : criteria });
+    // A branch without a formal condition is read by a person; formal conditions are rules.
+    decisionPoints.push({ bpmnRef: n.id, owner: isJudgementGateway(n, index) ? 'human' : 'ai', criteria });
   }
   for (const t of analysis.tasks) {
     if (t.classification === 'ai') decisionPoints.push({ bpmnRef: t.bpmnRef, owner: 'ai', criteria: `confidence ≥ ${escalateBelow}, else human review` });

@@ -61,9 +61,14 @@ export function containerGraph(nodes: readonly ModelNode[], index: ModelIndex): 
     p.push(from);
   };
   for (const n of nodes) {
-    const flows = n.outgoing.map((f) => index.flow.get(f)).filter((f) => f !== undefined);
-    flows.sort((a, b) => Number(a.isDefault) - Number(b.isDefault));
-    for (const f of flows) if (inside.has(f.to)) add(n.id, f.to);
+    if (n.outgoing.length === 1) {
+      const f = index.flow.get(n.outgoing[0] as string);
+      if (f && inside.has(f.to)) add(n.id, f.to);
+    } else if (n.outgoing.length > 1) {
+      const flows = n.outgoing.map((f) => index.flow.get(f)).filter((f) => f !== undefined);
+      flows.sort((a, b) => Number(a.isDefault) - Number(b.isDefault));
+      for (const f of flows) if (inside.has(f.to)) add(n.id, f.to);
+    }
     if (n.type === 'intermediateThrowEvent') {
       const name = linkName(n);
       if (name !== undefined) for (const c of catchesByLink.get(name) ?? []) add(n.id, c);

@@ -74,9 +74,10 @@ export function decodeXml(bytes: Uint8Array): DecodedXml {
     encoding = 'utf-16be';
     offset = 2;
     fromBom = true;
-  } else if (startsWith(bytes, 0x3c, 0x00, 0x3f, 0x00)) {
+  } else if (startsWith(bytes, 0x3c, 0x00) && bytes[2] !== 0x00) {
+    // '<' then NUL: UTF-16 without a byte order mark ('<?xml' or the root element).
     encoding = 'utf-16le';
-  } else if (startsWith(bytes, 0x00, 0x3c, 0x00, 0x3f)) {
+  } else if (startsWith(bytes, 0x00, 0x3c) && bytes[3] !== 0x00) {
     encoding = 'utf-16be';
   }
   const body = bytes.subarray(offset);
@@ -84,7 +85,10 @@ export function decodeXml(bytes: Uint8Array): DecodedXml {
     // The declaration is ASCII in every ASCII-compatible encoding: read it as latin1.
     const head = Buffer.from(body.subarray(0, 512)).toString('latin1');
     const declared = DECLARATION_RE.exec(head)?.[2]?.trim();
-    if (declared) encoding = declared;
+    if (declared && /^utf-?16/i.test(declared)) {
+      // Bytes that read as ASCII are not UTF-16, whatever the declaration says.
+      warnings.push({ message: `the XML declaration says ${declared} but the bytes are not UTF-16; read as UTF-8` });
+    } else if (declared) encoding = declared;
   }
   let decoder: InstanceType<typeof TextDecoder>;
   try {

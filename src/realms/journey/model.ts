@@ -606,17 +606,14 @@ export function buildProcessModel(definitions: ModdleElementLike, warnings: Impo
       warn(f.id, `sequence flow ${f.id} has no ${!src?.id ? 'source' : 'target'} and is ignored`);
       return;
     }
-    const flow: ModelSequenceFlow = clean({
-      id: f.id,
-      name: name(f),
-      from: src.id,
-      to: tgt.id,
-      condition: expressionText(child(f, 'conditionExpression')),
-      isDefault: child(src, 'default')?.id === f.id,
-      processId,
-      container: containerId,
-      documentation: documentationOf(f),
-    });
+    // Built without `undefined` members (no `delete`: objects stay in fast mode).
+    const flow: ModelSequenceFlow = { id: f.id, from: src.id, to: tgt.id, isDefault: child(src, 'default')?.id === f.id, processId, container: containerId };
+    const flowName = name(f);
+    if (flowName !== undefined) flow.name = flowName;
+    const condition = expressionText(child(f, 'conditionExpression'));
+    if (condition !== undefined) flow.condition = condition;
+    const doc = documentationOf(f);
+    if (doc !== undefined) flow.documentation = doc;
     model.sequenceFlows.push(flow);
   };
 
@@ -760,6 +757,21 @@ function isElementWithId(v: unknown): v is { id: string } {
 }
 
 /**
+ * A lane's display name: its own, else its pool's (numbered when the pool has several
+ * unnamed lanes), else its id. Tools such as Signavio leave single lanes unnamed.
+ */
+export function laneLabel(model: ProcessModel, index: ModelIndex, laneId: string): string {
+  const lane = index.lane.get(laneId);
+  if (!lane) return laneId;
+  if (lane.name) return lane.name;
+  const pool = index.poolOfProcess.get(lane.processId);
+  const base = pool?.name ?? index.process.get(lane.processId)?.name;
+  if (!base) return lane.id;
+  const unnamed = model.lanes.filter((l) => l.processId === lane.processId && !l.name && l.childLanes.length === 0);
+  return unnamed.length > 1 ? `${base} (lane ${unnamed.indexOf(lane) + 1})` : base;
+}
+
+/**
  * The model of one process: its pool, lanes, nodes (sub-processes included), flows and data;
  * message flows only between elements that remain. `not-found` for an unknown process id.
  */
@@ -792,7 +804,15 @@ export function restrictToProcess(model: ProcessModel, processId: string): Proce
 export function workflowSummary(model: ProcessModel): Pick<Workflow, 'lanes' | 'nodes' | 'flows'> {
   return {
     lanes: model.lanes.map((l) => ({ id: l.id, name: l.name ?? l.id })),
-    nodes: model.nodes.map((n) => clean({ id: n.id, type: n.type, name: n.name, lane: n.lane })),
-    flows: model.sequenceFlows.map((f) => clean({ from: f.from, to: f.to, condition: f.condition ?? (f.isDefault ? 'default' : undefined) })),
+    nodes: model.nodes.map((n) => {
+      const out: Workflow['nodes'][number] = { id: n.id, type: n.type };
+      if (n.name !== undefined) out.name = n.name;
+      if (n.lane !== undefined) out.lane = n.lane;
+      return out;
+    }),
+    flows: model.sequenceFlows.map((f) => {
+      const condition = f.condition ?? (f.isDefault ? 'default' : undefined);
+      return condition === undefined ? { from: f.from, to: f.to } : { from: f.from, to: f.to, condition };
+    }),
   };
 }

@@ -45,6 +45,7 @@ import { containerGraph, containerNodes, postDominators } from './graph.js';
 import {
   indexModel,
   isTaskLike,
+  laneLabel,
   type ImportWarning,
   type ModelEventDefinition,
   type ModelIndex,
@@ -94,9 +95,9 @@ export function describeEvent(defs: readonly ModelEventDefinition[], catching: b
     case 'timer':
       parts.push(
         d.timer === 'date'
-          ? `Deadline ${d.expression ?? ''} is reached`.replace('  ', ' ')
+          ? `Deadline${d.expression ? ` ${d.expression}` : ''} is reached`
           : d.timer === 'cycle'
-            ? `Timer cycle ${d.expression ?? ''} fires`.replace('  ', ' ')
+            ? `Timer cycle${d.expression ? ` ${d.expression}` : ''} fires`
             : `Timer${d.expression ? ` ${d.expression}` : ''} elapses`,
       );
       break;
@@ -217,7 +218,7 @@ function buildRoles(model: ProcessModel, index: ModelIndex, nodes: readonly Mode
   for (const l of model.lanes) {
     if (!processIds.has(l.processId)) continue;
     if (l.childLanes.length > 0) continue;
-    const name = l.name ?? l.id;
+    const name = laneLabel(model, index, l.id);
     const c = laneTasks.get(l.id);
     const kind = roleKindOfName(name) ?? (c && c.automated > 0 && c.other === 0 ? 'system' : 'human');
     laneRole.set(l.id, add(l.id, name, kind));
@@ -308,8 +309,9 @@ function walkContainer(state: WalkState, containerId: string): Entry[] {
     entries.push(e);
   };
 
-  const seq = (start: string, group: string | undefined): void => {
+  const seq = (start: string, startGroup: string | undefined): void => {
     let cur: string | undefined = start;
+    let group = startGroup;
     while (cur !== undefined && !stops.has(cur)) {
       if (visited.has(cur)) return;
       const n = byId.get(cur);
@@ -323,14 +325,20 @@ function walkContainer(state: WalkState, containerId: string): Entry[] {
         continue;
       }
       const join = ipdom.get(cur);
-      if (join !== undefined) stops.set(join, (stops.get(join) ?? 0) + 1);
-      const parallel = splitKind(n, index) === 'parallel';
-      for (const o of outs) seq(o, parallel ? n.id : group);
-      if (join !== undefined) {
-        const c = (stops.get(join) ?? 1) - 1;
-        if (c === 0) stops.delete(join);
-        else stops.set(join, c);
+      const branchGroup = splitKind(n, index) === 'parallel' ? n.id : group;
+      if (join === undefined) {
+        // No join: nothing follows the branches, so the last one continues this loop
+        // instead of recursing (a long run of "stop here?" decisions stays flat).
+        for (let k = 0; k < outs.length - 1; k++) seq(outs[k] as string, branchGroup);
+        group = branchGroup;
+        cur = outs[outs.length - 1];
+        continue;
       }
+      stops.set(join, (stops.get(join) ?? 0) + 1);
+      for (const o of outs) seq(o, branchGroup);
+      const c = (stops.get(join) ?? 1) - 1;
+      if (c === 0) stops.delete(join);
+      else stops.set(join, c);
       cur = join;
     }
   };
@@ -381,15 +389,12 @@ function walkContainer(state: WalkState, containerId: string): Entry[] {
 
 interface Numbering {
   readonly numberOf: Map<string, string>;
-  /** Node id → the container's list it sits in and its position there. */
-  readonly place: Map<string, { list: Entry[]; i: number; prefix: string }>;
 }
 
 function numberEntries(entries: Entry[], prefix: string, offset: number, out: Numbering): void {
   entries.forEach((e, i) => {
     const num = prefix ? `${prefix}.${i + 1}` : String(offset + i + 1);
     out.numberOf.set(e.node.id, num);
-    out.place.set(e.node.id, { list: entries, i, prefix });
     if (e.sub) numberEntries(e.sub, num, 0, out);
   });
 }
@@ -422,7 +427,7 @@ export function generateSop(model: ProcessModel, options: SopOptions = {}): Sop 
   const state: WalkState = { model, index, visited: new Set(), succ: new Map() };
   const top: Entry[] = [];
   for (const pid of ordered) top.push(...walkContainer(state, pid));
-  const numbering: Numbering = { numberOf: new Map(), place: new Map() };
+  const numbering: Numbering = { numberOf: new Map() };
   numberEntries(top, '', 0, numbering);
   const { numberOf } = numbering;
 
@@ -498,8 +503,9 @@ export function generateSop(model: ProcessModel, options: SopOptions = {}): Sop 
   const toStep = (e: Entry, list: Entry[], i: number, prefix: string): SopStep => {
     const n = e.node;
     const num = numberOf.get(n.id) as string;
-    const inputs = [...new Set([...n.inputs, ...n.ioInputs].map((d) => dataName(index, d)))];
-    const outputs = [...new Set([...n.outputs, ...n.ioOutputs].map((d) => dataName(index, d)))];
+    const names = (a: string[], b: string[]) => (a.length + b.length === 0 ? [] : [...new Set([...a, ...b].map((d) => dataName(index, d)))]);
+    const inputs = names(n.inputs, n.ioInputs);
+    const outputs = names(n.outputs, n.ioOutputs);
     if (n.category === 'event') {
       const msg = n.eventDefinitions.find((d) => d.kind === 'message');
       if (msg?.refName) (n.type === 'intermediateCatchEvent' ? inputs : outputs).push(`Message "${msg.refName}"`);
@@ -648,7 +654,8 @@ function stepRef(ref: string): string {
 /**
  * Renders an SOP as Markdown: title, purpose, scope, a roles table, the numbered steps
  * (actor, inputs, outputs, decisions, exceptions, where to go next, BPMN reference;
- * sub-process steps nested one heading level deeper), and import warnings when present.
+ * sub-process steps nested one heading level deeper), the hand-offs between participants
+ * (message flows) and the import warnings, when there are any.
  */
 export function renderSopMarkdown(sop: Sop): string {
   const roleName = new Map(sop.roles.map((r) => [r.id, r.name]));
@@ -684,6 +691,16 @@ export function renderSopMarkdown(sop: Sop): string {
   };
   if (sop.steps.length === 0) lines.push('No steps: the document holds no activities or decisions.', '');
   writeSteps(sop.steps, 3);
+  // Hand-offs between participants, gathered from the message inputs and outputs.
+  const handoffs: string[] = [];
+  const gather = (steps: SopStep[]) => {
+    for (const s of steps) {
+      for (const o of s.outputs) if (o.startsWith('Message')) handoffs.push(`- Step ${s.number} (${inline(roleName.get(s.actor) ?? s.actor)}): ${inline(o)}`);
+      gather(s.substeps ?? []);
+    }
+  };
+  gather(sop.steps);
+  if (handoffs.length > 0) lines.push('## Hand-offs', '', ...handoffs, '');
   if (sop.warnings && sop.warnings.length > 0) {
     lines.push('## Import warnings', '');
     for (const w of sop.warnings) lines.push(`- ${w.elementId ? `${code(w.elementId)}: ` : ''}${inline(w.message)}`);

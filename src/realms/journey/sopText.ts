@@ -14,9 +14,17 @@
  *   position, and `go to step N` is read against the written numbers;
  * - decisions: `If <condition>, go to step N` and `Otherwise, go to step M` lines under a
  *   step (or in the step's own sentence); a step that is only such a sentence is a pure
- *   decision point whose title is its question;
+ *   decision point whose title is its question; a step written as conditional actions
+ *   (`If the amount is high, Manager: approve it. Otherwise, book it.`) becomes a decision
+ *   point followed by one step per action, all continuing with the next written step;
  * - `Inputs:`, `Outputs:`, `Actor:`/`Role:`/`Performed by:` lines, `Exception: <trigger> ->
- *   <handling>` lines, and `In parallel:` steps whose substeps run in parallel.
+ *   <handling>` lines, and `In parallel:` steps whose substeps run in parallel;
+ * - the Markdown of `renderSopMarkdown`: `### 4.2. Title` headings, the roles table (its Id
+ *   column kept as role id), `Actor:`, `Decision:` with `condition → step N` items,
+ *   `Exceptions:` items `trigger: handling (bpmnRef)`, `Next:`, `In parallel:`, `BPMN: id
+ *   (type)` and quoted descriptions.
+ * Lines longer than {@link SOP_MAX_LINE} characters are refused, which bounds the work any
+ * pattern can do on one line.
  * Bad input fails with `parse-error` (with `position.line` and `reason`) or, for JSON that is
  * not an SOP, `params-invalid` (with `errors[]` paths).
  */
@@ -143,7 +151,9 @@ interface RawStep {
   mode?: 'decision' | 'exceptions';
 }
 
-const HEADING = /^(#{1,6})\s+(.+?)\s*#*\s*$/;
+const HEADING = /^(#{1,6})[ \t]+(\S.*)$/;
+/** Longest line read, in characters: a line is a step or a remark, not a document. */
+export const SOP_MAX_LINE = 10_000;
 const SECTION_LABEL = /^(?:\*\*|__)?(purpose|scope|roles?|steps|procedure|responsibilities|title)(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?\s*(.*)$/i;
 const NUMBERED = /^(?:step\s+)?(\d+(?:\.\d+)*)(?:[.)]|:)?\s+(.+)$/i;
 const LETTERED = /^([a-z])[.)]\s+(.+)$/;
@@ -201,6 +211,52 @@ export function roleKind(name: string): SopRole['kind'] {
   return 'human';
 }
 
+/** A heading's text without the closing hashes of `## Title ##`. */
+function trimClosingHashes(text: string): string {
+  let end = text.trimEnd().length;
+  while (end > 0 && text[end - 1] === '#') end--;
+  return text.slice(0, end).trimEnd() || text.trim();
+}
+
+const FLOW_VERB = /\b(?:go|continue|proceed|return|skip|repeat|jump|restart|end|stop|close)\b/i;
+
+/** "If <condition>, go to step 5" → condition and the part from the verb on. */
+function ifClause(clause: string): { condition: string; rest: string } | undefined {
+  const head = /^(?:if|when|in case)\s/i.exec(clause);
+  if (!head) return undefined;
+  const body = clause.slice(head[0].length);
+  const verb = FLOW_VERB.exec(body);
+  if (!verb || verb.index === 0) return undefined;
+  const condition = body
+    .slice(0, verb.index)
+    .trimEnd()
+    .replace(/(?:,|:|\bthen)$/i, '')
+    .trimEnd()
+    .replace(/,$/, '')
+    .trim();
+  return condition ? { condition, rest: body.slice(verb.index) } : undefined;
+}
+
+/** An item of an "Exceptions:" list: `trigger: handling (bpmnRef)` (the handling may start with Go to / End / Note). */
+function exceptionItem(item: string): { trigger: string; handling: string; bpmnRef?: string } | undefined {
+  let text = item.trimEnd();
+  let bpmnRef: string | undefined;
+  if (text.endsWith(')')) {
+    const open = text.lastIndexOf('(');
+    const inner = open >= 0 ? text.slice(open + 1, -1) : '';
+    if (open > 0 && inner.length > 0 && !/[\s()]/.test(inner)) {
+      bpmnRef = inner;
+      text = text.slice(0, open).trimEnd();
+    }
+  }
+  // The handling starts at the last ": Go to …", ": End the …", ": Note it…" or ": Stop…", else at the last ": ".
+  let at = -1;
+  for (const m of text.matchAll(/: (?=go to\b|end the\b|note it\b|stop\b)/gi)) at = m.index;
+  if (at < 0) at = text.lastIndexOf(': ');
+  if (at <= 0) return undefined;
+  return { trigger: text.slice(0, at).trim(), handling: text.slice(at + 2).trim(), ...(bpmnRef !== undefined ? { bpmnRef } : {}) };
+}
+
 /** Splits "If A, go to step 5; otherwise go to step 7." into branch clauses. */
 function decisionClauses(text: string): { condition: string; goTo: string }[] | undefined {
   const clauses = text
@@ -209,9 +265,9 @@ function decisionClauses(text: string): { condition: string; goTo: string }[] | 
     .filter((c) => c.length > 0);
   const out: { condition: string; goTo: string }[] = [];
   for (const clause of clauses) {
-    const ifm = /^(?:if|when|in case)\s+(.+?)(?:\s*,\s*|\s*:\s*|\s+then\s+|\s+)(?=(?:go|continue|proceed|return|skip|repeat|jump|restart|end|stop|close)\b)(.*)$/i.exec(clause);
+    const ifm = ifClause(clause);
     const otherwise = /^(?:otherwise|else|if not)\b[,:]?\s*(.*)$/i.exec(clause);
-    if (ifm) out.push({ condition: stripMarkdown(ifm[1] as string), goTo: target(ifm[2] as string) });
+    if (ifm) out.push({ condition: stripMarkdown(ifm.condition), goTo: target(ifm.rest) });
     else if (otherwise) out.push({ condition: 'Otherwise', goTo: target(otherwise[1] as string) });
     else return undefined;
   }
@@ -235,6 +291,39 @@ function splitDecision(text: string): { action: string; branches?: { condition: 
     if (branches) return { action: (m[1] as string).replace(/[.;:]\s*$/, ''), branches };
   }
   return { action: text };
+}
+
+/**
+ * A step written as conditional actions: "If A, do X. Otherwise, do Y." (each clause a
+ * condition with an action or a go-to). Undefined unless the whole text is such clauses and
+ * at least one clause has an action.
+ */
+function actionClauses(text: string): { condition: string; action?: string; goTo: string }[] | undefined {
+  const clauses = text
+    .split(/(?:[.;]\s+|\.\s*$|;\s*$|,\s+(?=otherwise\b|else\b))/i)
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0);
+  const out: { condition: string; action?: string; goTo: string }[] = [];
+  for (const clause of clauses) {
+    let condition: string;
+    let rest: string;
+    const head = /^(?:if|when|in case)\s/i.exec(clause);
+    const otherwise = /^(?:otherwise|else|if not)\b[,:]?\s*/i.exec(clause);
+    if (head) {
+      const body = clause.slice(head[0].length);
+      const cut = /,\s|:\s|\sthen\s/i.exec(body);
+      if (!cut || cut.index === 0) return undefined;
+      condition = stripMarkdown(body.slice(0, cut.index).trim());
+      rest = body.slice(cut.index + cut[0].length).trim();
+    } else if (otherwise) {
+      condition = 'Otherwise';
+      rest = clause.slice(otherwise[0].length).trim();
+    } else return undefined;
+    const goTo = target(rest);
+    if (goTo !== '' || rest === '') out.push({ condition, goTo });
+    else out.push({ condition, action: rest, goTo: '' });
+  }
+  return out.some((c) => c.action !== undefined) ? out : undefined;
 }
 
 /**
@@ -283,6 +372,7 @@ export function parseSopText(text: string): Sop {
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] as string;
     const lineNo = i + 1;
+    if (raw.length > SOP_MAX_LINE) throw parseError(`line is longer than ${SOP_MAX_LINE} characters`, lineNo);
     if (raw.trim() === '' || /^\s*(?:---+|\*\*\*+|```.*)\s*$/.test(raw)) continue;
     const indent = (/^\s*/.exec(raw.replace(/\t/g, '    '))?.[0].length ?? 0);
     const quoted = /^\s*>/.test(raw);
@@ -295,7 +385,7 @@ export function parseSopText(text: string): Sop {
     const heading = HEADING.exec(line);
     if (heading) {
       const level = (heading[1] as string).length;
-      const label = stripMarkdown(heading[2] as string);
+      const label = stripMarkdown(trimClosingHashes(heading[2] as string));
       const named = /^(purpose|scope|roles?|steps|procedure|responsibilities)\b/i.exec(label);
       if (named) {
         const n = (named[1] as string).toLowerCase();
@@ -425,9 +515,9 @@ export function parseSopText(text: string): Sop {
       }
     }
     if (isBullet && indent > 0 && current.mode === 'exceptions') {
-      const m = /^(.*?):\s+((?:go to|end the|note it|stop)\b.*?)(?:\s*\(([^()\s]+)\))?$/i.exec(item) ?? /^(.*):\s+(.*?)(?:\s*\(([^()\s]+)\))?$/.exec(item);
+      const m = exceptionItem(item);
       if (m) {
-        current.exceptions.push({ trigger: m[1] as string, handling: m[2] as string, ...(m[3] ? { bpmnRef: m[3] } : {}) });
+        current.exceptions.push(m);
         continue;
       }
     }
@@ -488,7 +578,7 @@ export function parseSopText(text: string): Sop {
   }
 
   if (top.length === 0) throw parseError('no numbered steps found (write steps as "1. …", "2. …")');
-  return buildSop(title || 'Procedure', sections.purpose.join(' ').trim(), sections.scope.join(' ').trim(), roles, top, text);
+  return buildSop(title || 'Procedure', sections.purpose.join(' ').trim(), sections.scope.join(' ').trim(), roles, top, text, (name) => addRole(name));
 }
 
 function stepNumbersIn(text: string): string[] {
@@ -500,7 +590,51 @@ function kindIn(text: string): SopRole['kind'] | undefined {
   return m ? ((m[1] as string).toLowerCase() as SopRole['kind']) : undefined;
 }
 
-function buildSop(title: string, purpose: string, scope: string, roles: SopRole[], top: RawStep[], markdown: string): Sop {
+function buildSop(
+  title: string,
+  purpose: string,
+  scope: string,
+  roles: SopRole[],
+  top: RawStep[],
+  markdown: string,
+  addRole: (name: string) => SopRole,
+): Sop {
+  // "If A, do X. Otherwise, do Y." becomes a decision point followed by one step per action
+  // (each continuing after the last of them); labels starting with @ name these steps and
+  // the step after them.
+  const after = new Map<string, RawStep | undefined>();
+  let made = 0;
+  const expand = (list: RawStep[]): void => {
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i] as RawStep;
+      expand(s.children);
+      if (s.branches.length > 0 || s.question !== undefined || s.children.length > 0) continue;
+      const clauses = actionClauses(s.text);
+      if (!clauses) continue;
+      const group = `@after${++made}`;
+      const added: RawStep[] = [];
+      s.branches = clauses.map((c) => {
+        if (c.action === undefined) return { condition: c.condition, goTo: c.goTo, line: s.line };
+        const step: RawStep = { ...s, label: `@step${++made}`, text: capitalize(c.action), branches: [], exceptions: [], children: [], description: [], inputs: [], outputs: [] };
+        delete step.bpmnRef;
+        const role = ROLE_PREFIX.exec(c.action);
+        if (role && !NOT_ROLES.has((role[1] as string).toLowerCase().trim()) && (role[1] as string).split(/\s+/).length <= 4) {
+          step.actor = addRole(role[1] as string).id;
+          step.text = capitalize(role[2] as string);
+        }
+        added.push(step);
+        return { condition: c.condition, goTo: step.label, line: s.line };
+      });
+      if (!s.branches.some((b) => /^otherwise$/i.test(b.condition))) s.branches.push({ condition: 'Otherwise', goTo: group, line: s.line });
+      for (const step of added.slice(0, -1)) step.next = { refs: [group], line: s.line };
+      s.text = '';
+      list.splice(i + 1, 0, ...added);
+      i += added.length;
+      after.set(group, list[i + 1]);
+    }
+  };
+  expand(top);
+
   // Numbers by position; written labels (and letter labels like "3b") map to them for goTo.
   const numberOf = new Map<RawStep, string>();
   const byLabel = new Map<string, string>();
@@ -510,12 +644,14 @@ function buildSop(title: string, purpose: string, scope: string, roles: SopRole[
       numberOf.set(s, num);
       byLabel.set(num, num);
       // A nested "1." is written relative to its parent: "2." under "3." is step 3.2.
-      if (/^\d/.test(s.label)) byLabel.set(s.parent && !s.label.includes('.') ? `${s.parent.label}.${s.label}` : s.label, num);
+      if (s.label.startsWith('@')) byLabel.set(s.label, num);
+      else if (/^\d/.test(s.label)) byLabel.set(s.parent && !s.label.includes('.') ? `${s.parent.label}.${s.label}` : s.label, num);
       else if (s.parent) byLabel.set(`${s.parent.label}${s.label}`, num);
       assign(s.children, num);
     });
   };
   assign(top, '');
+  for (const [group, step] of after) byLabel.set(group, step ? (numberOf.get(step) as string) : 'end');
   // Written numbers win over positions when they differ (a list that starts at 0 or skips).
   const resolveOne = (goTo: string, line: number): string => {
     if (goTo === '' || goTo === 'end') return goTo;

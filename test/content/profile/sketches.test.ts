@@ -20,6 +20,7 @@ import {
   shapeOf,
   type ColumnProfile,
 } from '../../../src/realms/content/profile/index.js';
+import { createHeavyTable, heavyAdd, heavyTop } from '../../../src/realms/content/profile/heavy.js';
 
 function hllOf(from: number, to: number, prefix = 'item-'): ReturnType<typeof createHll> {
   const h = createHll();
@@ -64,6 +65,43 @@ describe('HyperLogLog', () => {
     for (let i = 0; i < 400_000; i++) values.push(`V${(i * 7) % 200_000}`);
     const col = await profileColumn('CODE_VALUE', values);
     expect(Math.abs(col.distinctEstimate - 200_000) / 200_000).toBeLessThan(0.02);
+  });
+});
+
+describe('heavy hitters', () => {
+  it('finds frequent values among many rare ones, undercounting by at most n / (k + 1)', () => {
+    const t = createHeavyTable(64);
+    const truth = new Map<string, number>();
+    let n = 0;
+    const add = (v: string): void => {
+      hashString(v);
+      heavyAdd(t, hashOut[0]!, hashOut[1]!, v);
+      truth.set(v, (truth.get(v) ?? 0) + 1);
+      n++;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      add(`rare-${i}`);
+      if (i % 4 === 0) add('HOT');
+      if (i % 10 === 0) add('WARM');
+    }
+    const top = heavyTop(t, 2, 2);
+    expect(top.map((x) => x.value)).toEqual(['HOT', 'WARM']);
+    for (const x of top) {
+      expect(x.count).toBeLessThanOrEqual(truth.get(String(x.value))!);
+      expect(x.count).toBeGreaterThanOrEqual(truth.get(String(x.value))! - n / 65);
+    }
+    expect(t.decrements).toBeGreaterThan(0);
+    expect(t.off).toBe(false);
+  });
+
+  it('switches itself off on a column of unique values', () => {
+    const t = createHeavyTable(64);
+    for (let i = 0; i < 10_000; i++) {
+      hashString(`id-${i}`);
+      heavyAdd(t, hashOut[0]!, hashOut[1]!, `id-${i}`);
+    }
+    expect(t.off).toBe(true);
+    expect(heavyTop(t, 10, 1)).toEqual([]);
   });
 });
 

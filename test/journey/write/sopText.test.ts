@@ -96,6 +96,23 @@ describe('parseSopText', () => {
     });
   });
 
+  it('turns conditional actions ("If A, do X. Otherwise, do Y.") into a decision point and a step per action', () => {
+    const sop = parseSopText(`# Payments
+1. Clerk: check the invoice
+2. If the amount exceeds 1,000 EUR, Manager: approve the payment.
+3. If the invoice is a duplicate, reject it. Otherwise, book it.
+4. Clerk: archive the invoice. If archiving fails, go to step 1.`);
+    expect(sop.steps.map((s) => [s.number, s.title, s.actor, s.decision?.branches.map((b) => `${b.condition} -> ${b.goTo}`), s.next])).toEqual([
+      ['1', 'Check the invoice', 'clerk', undefined, undefined],
+      ['2', 'The amount exceeds 1,000 EUR?', 'clerk', ['the amount exceeds 1,000 EUR -> 3', 'Otherwise -> 4'], undefined],
+      ['3', 'Approve the payment', 'manager', undefined, undefined],
+      ['4', 'The invoice is a duplicate?', 'manager', ['the invoice is a duplicate -> 5', 'Otherwise -> 6'], undefined],
+      ['5', 'Reject it', 'manager', undefined, ['7']],
+      ['6', 'Book it', 'manager', undefined, undefined],
+      ['7', 'Archive the invoice', 'clerk', ['archiving fails -> 1'], undefined],
+    ]);
+  });
+
   it('reads exceptions under a step', () => {
     const step = parseSopText(CLAIMS).steps[4]?.substeps?.[1];
     expect(step?.exceptions).toEqual([{ trigger: 'no score within 2 hours', handling: 'escalate to the fraud team', bpmnRef: 'Step_5_2_exception_1' }]);
@@ -153,6 +170,18 @@ Step 3: Pay the expenses. If paid by cheque, go to step 1.`);
 
   it('is deterministic', () => {
     expect(JSON.stringify(parseSopText(CLAIMS))).toBe(JSON.stringify(parseSopText(CLAIMS)));
+  });
+
+  it('reads hostile lines in linear time and refuses over-long ones', () => {
+    const pad = ' '.repeat(9_000);
+    const hostile = [`# Title${pad}x`, `1. If${pad}x${pad.slice(0, 500)}`, `   If a${pad}`, `   Exceptions:`, `   - x:${pad}: y`, '2. Done'].join('\n');
+    const started = performance.now();
+    const sop = parseSopText(hostile);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(sop.steps.map((s) => s.number)).toEqual(['1', '2']);
+    const e = errorOf(() => parseSopText(`1. ${'x'.repeat(20_000)}`));
+    expect(e.code).toBe('parse-error');
+    expect(e.message).toMatch(/line 1: line is longer than 10000 characters/);
   });
 });
 

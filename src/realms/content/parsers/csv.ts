@@ -9,14 +9,22 @@
  * and it knows what the product needs that neither gives: the physical line where each
  * record starts (quoted newlines counted), exact byte offsets of bad records in the stored
  * file (any encoding), a bounded carry for records split across chunks, and the ragged-row
- * policy. `csv-parse` stays the product's dialect reader: sniffing (`sniff.ts`) uses it to
- * score delimiters and to read the header sample, and the tests use it as the oracle the
- * scanner is compared with.
+ * policy. `csv-parse` stays the product's dialect reader where its strictness serves and
+ * speed does not matter: sniffing (`sniff.ts`) reads the header sample with it, the tests
+ * use it as the oracle the scanner must agree with record for record (csv-spectrum and a
+ * generated policy extract), and `bench/ingest.ts` measures against it.
  *
  * Dialect: one-character delimiter, `"` quotes, `""` escapes a quote inside quotes, line
  * breaks `\n`, `\r\n` (or `\r` alone when the file has no `\n`). A quote inside an unquoted
  * field is literal; text after a closing quote up to the next delimiter is kept (as
  * csv-parse's `relax_quotes`). Blank lines are skipped (and counted as lines).
+ *
+ * Speed notes (measured, see `bench/ingest.ts`): per-field `indexOf` with cached positions
+ * beats both a character loop and `String#split` here; each record starts as a copy of a
+ * template of the header's width (one packed allocation); a record carried across chunks
+ * is finished on a small joined string so that chunks are never copied whole; and batches
+ * are small (256 rows) because records hold slices of their chunk, which a long-lived batch
+ * would drag into the old generation.
  *
  * Memory: one decoded chunk plus the carry of an unfinished record, which is refused with
  * `record-too-large` beyond `maxRecordBytes`, so a 100 MB line costs at most about twice
@@ -172,15 +180,15 @@ export async function parseCsv(input: ByteInput, options: CsvParseOptions): Prom
   }
 
   /**
-   * Scans `s` from the start; returns the index where the first unfinished record starts
+   * Scans `s` from `from`; returns the index where the first unfinished record starts
    * (`s.length` when all was consumed). With `final`, everything is consumed.
    */
-  function scan(final: boolean): number {
+  function scan(final: boolean, from = 0): number {
     const str = s;
     const n = str.length;
     const NL = newline;
     const nlChar = NL === LF ? '\n' : '\r';
-    let i = 0;
+    let i = from;
     let nextDelim = -1;
     let nextNl = -1;
     while (i < n) {
@@ -309,6 +317,43 @@ export async function parseCsv(input: ByteInput, options: CsvParseOptions): Prom
   let pendingBytes = 0;
 
   function feed(chunks: TextChunk[], final: boolean): void {
+    const only = chunks.length === 1 ? chunks[0]! : null;
+    if (only && !final && newlineDecided && s.length > 0 && s.length <= only.text.length) {
+      // The carry (an unfinished record) usually ends at the chunk's first line break. Finish
+      // it on a small joined string, then scan the chunk's own string: joining the carry to the
+      // whole chunk would copy every chunk once more (and feed the garbage collector).
+      const cut = only.text.indexOf(newline === LF ? '\n' : '\r') + 1;
+      if (cut > 0 && cut < only.text.length) {
+        const carry = s;
+        const carryStart = sByteStart;
+        const carryUnit = sUnit;
+        s = carry + only.text.slice(0, cut);
+        sUnit = carryUnit === only.unitBytes ? carryUnit : 0;
+        bytesRead = only.byteStart + only.byteLength;
+        const consumed = scan(false);
+        if (consumed >= s.length) {
+          s = only.text;
+          sByteStart = only.byteStart;
+          sUnit = only.unitBytes;
+          keepCarry(scan(false, cut));
+          return;
+        }
+        // The record goes on past that line break (quoted): scan carry and chunk together.
+        s = carry;
+        sByteStart = carryStart;
+        sUnit = carryUnit;
+        if (consumed > 0) {
+          // Records ended inside the joined part (a lone CR ended the carry): drop them.
+          const joined = carry + only.text.slice(0, cut);
+          sByteStart = carryStart + byteLengthOf(joined, 0, consumed, sUnit === only.unitBytes ? sUnit : 0);
+          sUnit = sUnit === only.unitBytes ? sUnit : 0;
+          s = joined.slice(consumed);
+          s += only.text.slice(cut);
+          keepCarry(scan(false));
+          return;
+        }
+      }
+    }
     // Join the carry and the new text; the buffer's unit size is fixed only if all parts agree.
     let unit = s.length > 0 ? sUnit : chunks[0]?.unitBytes ?? 1;
     let text = s;
@@ -328,7 +373,11 @@ export async function parseCsv(input: ByteInput, options: CsvParseOptions): Prom
         newlineDecided = true;
       }
     }
-    const consumed = scan(final);
+    keepCarry(scan(final));
+  }
+
+  /** Keeps the unfinished record that starts at `consumed` as the carry, within its limit. */
+  function keepCarry(consumed: number): void {
     if (consumed >= s.length) {
       s = '';
       sByteStart = bytesRead;

@@ -5,7 +5,8 @@
  * Steps: the upload is spooled to a private temporary file (a ZIP's directory is at its
  * end; at most `maxBytes`, default 256 MiB, else `file-too-large`); {@link scanZip} checks
  * it (encryption, declared and actual inflated sizes, inflate ratio, DOCTYPE, the size of
- * the shared strings that exceljs keeps in memory); then exceljs' streaming
+ * the shared strings that exceljs keeps in memory) and rewrites it with the parts exceljs
+ * reads in the order it needs them (`repackZip`); then exceljs' streaming
  * `WorkbookReader` reads it in a worker thread, so the XML parsing never blocks the event
  * loop that renews leases. Batches cross the thread boundary with back-pressure (two in
  * flight). The temporary file is removed when the last sheet is read, on error, or when
@@ -29,7 +30,7 @@ import { AppError, isAppError, type ProblemCode } from '../../../errors.js';
 import { resolveLimits, type ByteInput, type ParseIssue, type ParseOptions, type SourceRecord, type SourceStats, type TabularSource } from '../source.js';
 import { createIssueLog, positionedError } from './common.js';
 import { readWorkbook, type XlsxReadOptions, type XlsxSink } from './xlsxRead.js';
-import { scanZip, ZIP_DEFAULTS, type ZipLimits } from './zip.js';
+import { repackZip, scanZip, ZIP_DEFAULTS, type ZipLimits } from './zip.js';
 
 export interface XlsxParseOptions extends ParseOptions {
   /** ZIP defences; defaults in `ZIP_DEFAULTS`. */
@@ -116,7 +117,9 @@ function toAppError(e: Extract<Event, { t: 'error' }>): AppError {
 
 /**
  * Parses an XLSX workbook: yields one source per selected sheet, in workbook order. Consume
- * each source's batches before asking for the next (unread batches are discarded).
+ * each source's batches before asking for the next (unread batches are discarded). Iterate
+ * the sheets to the end, or leave the loop (`break`, a throw): either ends the worker and
+ * removes the temporary file; a result that is never iterated keeps both until exit.
  *
  * @throws AppError `file-too-large`, `unsafe-content` (zip bomb, encrypted entry, DOCTYPE,
  * shared strings too large), `parse-error` (not a readable workbook; a ragged row under
@@ -125,10 +128,10 @@ function toAppError(e: Extract<Event, { t: 'error' }>): AppError {
 export async function parseXlsx(input: ByteInput, options: XlsxParseOptions = {}): Promise<AsyncIterable<TabularSource>> {
   const limits = resolveLimits(options);
   const zipLimits: ZipLimits = { ...ZIP_DEFAULTS, ...options.zip };
-  const { dir, path, bytes: fileBytes } = await spool(input, limits.maxBytes);
+  const { dir, path: spooled, bytes: fileBytes } = await spool(input, limits.maxBytes);
   let scan;
   try {
-    scan = await scanZip(path, zipLimits);
+    scan = await scanZip(spooled, zipLimits);
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
@@ -136,6 +139,18 @@ export async function parseXlsx(input: ByteInput, options: XlsxParseOptions = {}
   if (!scan.inflated.has('xl/workbook.xml')) {
     await rm(dir, { recursive: true, force: true });
     throw positionedError('parse-error', 'The archive holds no xl/workbook.xml: not an XLSX workbook', { byteOffset: 0 }, 'not-a-workbook');
+  }
+  // exceljs gets the parts it reads in the order it needs them (see `repackZip`).
+  let path = spooled;
+  try {
+    const ordered = join(dir, 'ordered.xlsx');
+    if (await repackZip(spooled, scan.entries, ordered)) {
+      path = ordered;
+      await rm(spooled, { force: true });
+    }
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
   }
 
   const readOptions: XlsxReadOptions = {

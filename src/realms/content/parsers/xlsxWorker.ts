@@ -8,6 +8,7 @@
  * Messages to the parent: `sheet`, `batch`, `issue`, `sheetEnd`, then `done` or `error`
  * (an `AppError`'s code, message and extras, or a plain message).
  */
+import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError } from '../../../errors.js';
 import { readWorkbook, type XlsxReadOptions } from './xlsxRead.js';
@@ -22,6 +23,11 @@ export interface XlsxWorkerData {
 const port = parentPort;
 if (port) {
   const data = workerData as XlsxWorkerData;
+  // exceljs spools sheets that precede the shared strings to temporary files (with `tmp`,
+  // under `os.tmpdir()`), and a terminated worker never removes them: put them in the
+  // parse's private directory, which the parent removes whatever happens. `process.env` is
+  // this worker's own copy.
+  process.env.TMPDIR = dirname(data.path);
   let inFlight = 0;
   let wake: (() => void) | null = null;
   port.on('message', (m: { t: string }) => {

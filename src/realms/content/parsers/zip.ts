@@ -47,6 +47,10 @@ export const ZIP_DEFAULTS: ZipLimits = {
 
 export interface ZipEntry {
   name: string;
+  /** The entry's central-directory record as stored (for {@link repackZip}). */
+  central: Buffer;
+  /** True when a size or offset needed the ZIP64 extension. */
+  zip64: boolean;
   method: number;
   flags: number;
   compressedSize: number;
@@ -117,6 +121,7 @@ export async function readCentralDirectory(fh: FileHandle, size: number, limits:
     const extraLength = cd.readUInt16LE(p + 30);
     const commentLength = cd.readUInt16LE(p + 32);
     let localHeaderOffset = cd.readUInt32LE(p + 42);
+    const zip64 = compressedSize === 0xffffffff || uncompressedSize === 0xffffffff || localHeaderOffset === 0xffffffff;
     const name = cd.toString('utf8', p + 46, p + 46 + nameLength);
     // ZIP64 extended information: the fields that overflowed, in this order.
     let e = p + 46 + nameLength;
@@ -138,7 +143,7 @@ export async function readCentralDirectory(fh: FileHandle, size: number, limits:
       }
       e += 4 + len;
     }
-    entries.push({ name, method, flags, compressedSize, uncompressedSize, localHeaderOffset });
+    entries.push({ name, central: cd.subarray(p, extraEnd + commentLength), zip64, method, flags, compressedSize, uncompressedSize, localHeaderOffset });
     p = extraEnd + commentLength;
   }
   return entries;
@@ -272,5 +277,75 @@ export async function scanZip(path: string, limits: ZipLimits = ZIP_DEFAULTS): P
     return { entries, inflated, totalInflated: total };
   } finally {
     await fh.close();
+  }
+}
+
+/** The order exceljs reads best: relationships and workbook, then shared strings and styles, then sheets. */
+function exceljsRank(name: string): number {
+  if (name === '[Content_Types].xml') return 0;
+  if (name === '_rels/.rels') return 1;
+  if (name === 'xl/_rels/workbook.xml.rels') return 2;
+  if (name === 'xl/workbook.xml') return 3;
+  if (name === 'xl/sharedStrings.xml') return 4;
+  if (name === 'xl/styles.xml') return 5;
+  if (/^xl\/worksheets\/sheet\d+\.xml$/.test(name)) return 6;
+  return -1;
+}
+
+/**
+ * Writes to `destPath` a copy of the ZIP at `srcPath` that holds only the parts exceljs'
+ * streaming reader uses, in the order it needs them: relationships, workbook, shared
+ * strings and styles before any sheet. Compressed data is copied as is.
+ *
+ * Why: exceljs reads the ZIP front to back. A sheet stored before the shared strings (the
+ * order many producers write) is spooled to a temporary file and read last; under load the
+ * entry loop was seen to end before the shared strings were read, leaving sheets with
+ * unresolved string indexes, and a sheet read before the styles gets no dates. In this order
+ * no sheet is deferred. Returns false (and writes nothing) for a ZIP64 archive, which is
+ * left as it is.
+ */
+export async function repackZip(srcPath: string, entries: readonly ZipEntry[], destPath: string): Promise<boolean> {
+  if (entries.some((e) => e.zip64)) return false;
+  const chosen = entries
+    .map((e, i) => ({ e, i, rank: exceljsRank(e.name) }))
+    .filter((x) => x.rank >= 0)
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((x) => x.e);
+  const src = await open(srcPath, 'r');
+  const out = await open(destPath, 'wx', 0o600);
+  try {
+    const centrals: Buffer[] = [];
+    let offset = 0;
+    for (const entry of chosen) {
+      const local = await readAt(src, entry.localHeaderOffset, 30);
+      if (local.length < 30 || local.readUInt32LE(0) !== 0x04034b50) throw invalid(`Corrupt local header of ${entry.name}`, entry.localHeaderOffset);
+      const dataStart = entry.localHeaderOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+      let length = dataStart - entry.localHeaderOffset + entry.compressedSize;
+      if (entry.flags & 0x8) {
+        // A data descriptor follows the data: crc and sizes, with or without its signature.
+        const sig = await readAt(src, dataStart + entry.compressedSize, 4);
+        length += (sig.length === 4 && sig.readUInt32LE(0) === 0x08074b50 ? 4 : 0) + 12;
+      }
+      for (let pos = 0; pos < length; pos += 1024 * 1024) {
+        const part = await readAt(src, entry.localHeaderOffset + pos, Math.min(1024 * 1024, length - pos));
+        await out.write(part);
+      }
+      const central = Buffer.from(entry.central);
+      central.writeUInt32LE(offset, 42);
+      centrals.push(central);
+      offset += length;
+    }
+    const cd = Buffer.concat(centrals);
+    const eocd = Buffer.alloc(22);
+    eocd.writeUInt32LE(0x06054b50, 0);
+    eocd.writeUInt16LE(chosen.length, 8);
+    eocd.writeUInt16LE(chosen.length, 10);
+    eocd.writeUInt32LE(cd.length, 12);
+    eocd.writeUInt32LE(offset, 16);
+    await out.write(Buffer.concat([cd, eocd]));
+    return true;
+  } finally {
+    await out.close();
+    await src.close();
   }
 }

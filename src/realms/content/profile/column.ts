@@ -222,9 +222,14 @@ export function addValue(st: ColumnState, raw: Cell | undefined): boolean {
   const memo = st.memo;
   if (memo !== null && typeof raw === 'string') {
     const m = memo.get(v);
-    if (++st.memoLookups === MEMO_TRIAL && st.memoHits < MEMO_TRIAL / 2) st.memo = null;
+    if (m !== undefined) st.memoHits++;
+    if (++st.memoLookups === MEMO_TRIAL) {
+      // Judged per window of lookups: a column that stops repeating stops memoising.
+      if (st.memoHits < MEMO_TRIAL / 2) st.memo = null;
+      st.memoLookups = 0;
+      st.memoHits = 0;
+    }
     if (m !== undefined) {
-      st.memoHits++;
       replay(st, m);
       return true;
     }
@@ -416,8 +421,8 @@ interface Memo {
 /** Distinct values memoised per column. */
 const MEMO_MAX = 256;
 /**
- * Lookups after which a column whose values repeat less than half the time stops memoising
- * (identifiers, amounts): the lookup would cost more than it saves.
+ * Window of lookups: a column whose values repeated less than half the time in the last
+ * window stops memoising (identifiers, amounts): the lookup would cost more than it saves.
  */
 const MEMO_TRIAL = 2048;
 

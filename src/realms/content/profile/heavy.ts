@@ -28,7 +28,7 @@ export interface HeavyTable {
   readonly mask: number;
   k1: Int32Array;
   k2: Int32Array;
-  counts: Float64Array;
+  counts: Uint32Array;
   reps: Cell[];
   size: number;
   /** Number of decrement rounds so far (0 ⇒ every count is exact). */
@@ -41,7 +41,7 @@ export interface HeavyTable {
   lastSlot: number;
   spareK1: Int32Array;
   spareK2: Int32Array;
-  spareCounts: Float64Array;
+  spareCounts: Uint32Array;
   spareReps: Cell[];
 }
 
@@ -53,17 +53,18 @@ export function createHeavyTable(capacity: number): HeavyTable {
     mask: slots - 1,
     k1: new Int32Array(slots),
     k2: new Int32Array(slots),
-    counts: new Float64Array(slots),
+    counts: new Uint32Array(slots),
     reps: new Array<Cell>(slots).fill(null),
     size: 0,
     decrements: 0,
     flatRounds: 0,
     off: false,
     lastSlot: 0,
-    spareK1: new Int32Array(slots),
-    spareK2: new Int32Array(slots),
-    spareCounts: new Float64Array(slots),
-    spareReps: new Array<Cell>(slots).fill(null),
+    // Allocated at the first decrement round: a low-cardinality column never needs them.
+    spareK1: new Int32Array(0),
+    spareK2: new Int32Array(0),
+    spareCounts: new Uint32Array(0),
+    spareReps: [],
   };
 }
 
@@ -114,6 +115,12 @@ function decrementAll(t: HeavyTable): void {
   const reps = t.reps;
   // Survivors move to the spare arrays (all zero counts, all null reps); the current arrays
   // are cleared on the way and become the next spare.
+  if (t.spareK1.length !== slots) {
+    t.spareK1 = new Int32Array(slots);
+    t.spareK2 = new Int32Array(slots);
+    t.spareCounts = new Uint32Array(slots);
+    t.spareReps = new Array<Cell>(slots).fill(null);
+  }
   const nk1 = t.spareK1;
   const nk2 = t.spareK2;
   const ncounts = t.spareCounts;

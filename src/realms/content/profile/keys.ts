@@ -9,8 +9,11 @@
  * stops as soon as one of those tests fails. Two-column candidates are planned once, after the
  * first {@link PREFIX_ROWS} rows: among null-free short columns that are not single keys on
  * that prefix and look like identifiers, integers or codes (no decimal point, no date, no
- * space; a coincidentally unique pair of amounts is not a key), the pairs unique on the prefix (checked exactly, in memory, on 8,192 rows) and
- * anchored on the highest-cardinality columns are spooled (at most {@link MAX_PAIRS}).
+ * space; a coincidentally unique pair of amounts is not a key), the pairs unique on the
+ * prefix (checked exactly, in memory, on 8,192 rows) and anchored on the highest-cardinality
+ * columns are spooled (at most {@link MAX_PAIRS}). A column still unique at the prefix is
+ * left out of pairs: should it fail as a single key later, its pairs are not found (the
+ * price of deciding in one pass).
  *
  * Only identifier, integer, code and datetime columns are confirmed (a unique amount, date or
  * free-text value is a coincidence, not a key); a pair is skipped when a column of it is a

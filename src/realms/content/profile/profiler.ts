@@ -89,8 +89,9 @@ export function createProfiler(columns: readonly string[], options: ProfilerOpti
   const pairs: Spool[] = [];
   let pairsPlanned = !keyCheck;
   let nextCheck = KEY_CHECK_EVERY;
-  const pre1: Int32Array[] = keyCheck ? states.map(() => new Int32Array(PREFIX_ROWS)) : [];
-  const pre2: Int32Array[] = keyCheck ? states.map(() => new Int32Array(PREFIX_ROWS)) : [];
+  // Hashes of the first rows, for planning two-column candidates; freed once planned.
+  let pre1: Int32Array[] = keyCheck ? states.map(() => new Int32Array(PREFIX_ROWS)) : [];
+  let pre2: Int32Array[] = keyCheck ? states.map(() => new Int32Array(PREFIX_ROWS)) : [];
   let b1: Int32Array[] = states.map(() => new Int32Array(0));
   let b2: Int32Array[] = states.map(() => new Int32Array(0));
 
@@ -214,6 +215,8 @@ export function createProfiler(columns: readonly string[], options: ProfilerOpti
         const [a, b] = sp.columns as [number, number];
         writePairRows(sp, b1[a]!, b2[a]!, b1[b]!, b2[b]!, from, m);
       }
+      pre1 = [];
+      pre2 = [];
     }
     if (rowCount >= nextCheck) {
       nextCheck = rowCount + KEY_CHECK_EVERY;
