@@ -18,7 +18,7 @@
  *   rehydrated at boot show up whenever the inspector is opened.
  *
  * `GET /` on the relay's port serves the page that embeds the Stately inspector and bridges
- * the relay to it (docs/inspect.md gives the steps).
+ * the relay to it (the README section "Live inspection" gives the steps).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -230,6 +230,18 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const grants = new Map<string, GrantedContract>();
   const spawnInputs = new Map<string, unknown>();
   const lives = new Map<string, Live>();
+  /**
+   * Views of actors known to be final, newest last (a bounded LRU). A final actor never
+   * changes again, so any process may answer from here instead of reading the store.
+   */
+  const finals = new Map<string, ActorState>();
+  const FINALS_MAX = 10_000;
+  function rememberFinal(state: ActorState): void {
+    if (!isFinalStatus(state.status)) return;
+    finals.delete(state.id);
+    finals.set(state.id, state);
+    if (finals.size > FINALS_MAX) finals.delete(finals.keys().next().value as string);
+  }
   /** Open `watch` subscriptions, ended by `endWatches` and `close`. */
   const watchers = new Set<{ stop: () => void; onEnd: (() => void) | undefined }>();
   let watching = true;
@@ -360,7 +372,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       live.lastState = state;
       hub.publish(state);
       options.nudger?.publish('commit', live.id);
-      if (isFinalStatus(patch.status)) drop(live);
+      if (isFinalStatus(patch.status)) {
+        rememberFinal(state);
+        drop(live);
+      }
     } catch (e) {
       if (isAppError(e, 'lease-lost', 'version-conflict', 'not-found')) {
         logger.warn({ actorId: live.id, code: e.code }, 'actor handed over: dropping the local copy');
@@ -636,7 +651,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   async function currentState(tenantId: string, id: string): Promise<ActorState> {
     const live = lives.get(id);
     if (live && live.tenantId === tenantId && live.lastState) return live.lastState;
-    return stateOf(await load(tenantId, id));
+    const final = finals.get(id);
+    if (final) {
+      if (final.tenantId === tenantId) return final;
+      throw new AppError('not-found', `No actor ${id}`);
+    }
+    const state = stateOf(await load(tenantId, id));
+    rememberFinal(state);
+    return state;
   }
 
   function newest(a: ActorState | null, b: ActorState): ActorState {
@@ -831,7 +853,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
 
     async inspect(id, { tenantId }) {
-      return publicView(stateOf(await load(tenantId, id)));
+      assertTenant(tenantId);
+      return publicView(await currentState(tenantId, id));
     },
 
     async list(filter) {

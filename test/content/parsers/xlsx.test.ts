@@ -3,7 +3,8 @@
  * (1900 and 1904 systems) and numbers are typed; zip bombs, encrypted workbooks and DOCTYPEs
  * are refused before exceljs sees them; the reader runs in a worker thread.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
@@ -87,6 +88,11 @@ async function workbookBytes(date1904: boolean): Promise<Buffer> {
   ws.addRow(['LP0000000002', new Date(Date.UTC(1999, 7, 26)), 1000, false, null]);
   ws.getColumn(2).numFmt = 'yyyy-mm-dd';
   ws.getColumn(5).numFmt = 'yyyy-mm-dd hh:mm';
+  // A formula whose cached result is a date serial (2003-07-27 is 37829 in the 1900 system).
+  const formula = ws.getCell('F2');
+  formula.value = { formula: 'B2+1', result: date1904 ? 37829 - 1462 : 37829 } as ExcelJS.CellFormulaValue;
+  formula.numFmt = 'dd-mmm-yy';
+  ws.getCell('F1').value = 'NEXT_DT';
   const other = wb.addWorksheet('Agents');
   other.addRow(['AGT_NO', 'AGT_NAME']);
   other.addRow(['A1', 'Lee, Bo']);
@@ -98,10 +104,10 @@ describe('typed cells', () => {
     it(`dates become ISO strings under the ${date1904 ? '1904' : '1900'} date system`, async () => {
       const { sheets } = await readAll(await workbookBytes(date1904));
       expect(sheets.map((s) => s.source.sheet)).toEqual(['Policies', 'Agents']);
-      expect(sheets[0]!.source.columns).toEqual(['POL_NO', 'ISSUE_DT', 'FACE_AMT', 'ACTIVE', 'LAST_CALL']);
+      expect(sheets[0]!.source.columns).toEqual(['POL_NO', 'ISSUE_DT', 'FACE_AMT', 'ACTIVE', 'LAST_CALL', 'NEXT_DT']);
       expect(sheets[0]!.rows.map((r) => r.values)).toEqual([
-        ['LP0000000001', '2003-07-26', 250000.5, true, '2024-01-02T13:45:00'],
-        ['LP0000000002', '1999-08-26', 1000, false, null],
+        ['LP0000000001', '2003-07-26', 250000.5, true, '2024-01-02T13:45:00', '2003-07-27'],
+        ['LP0000000002', '1999-08-26', 1000, false, null, null],
       ]);
       expect(sheets[1]!.rows.map((r) => r.values)).toEqual([['A1', 'Lee, Bo']]);
     });
@@ -158,6 +164,44 @@ function zip(entries: { name: string; data: Buffer; declaredSize?: number; flags
 
 const CONTENT_TYPES = Buffer.from('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>');
 const WORKBOOK = Buffer.from('<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets><sheet name="S" sheetId="1"/></sheets></workbook>');
+
+describe('a large sheet', () => {
+  it('streams in batches: the main thread never holds the sheet', { timeout: 180_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xlsx-large-'));
+    try {
+      const file = join(dir, 'large.xlsx');
+      const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: file, useSharedStrings: true });
+      const ws = writer.addWorksheet('Policies');
+      ws.addRow(['POL_NO', 'OWNER_NM', 'ISSUE_DT', 'FACE_AMT', 'NOTES']).commit();
+      const rows = 200_000;
+      for (let i = 0; i < rows; i++) {
+        ws.addRow([`LP${String(i).padStart(10, '0')}`, `OWNER ${i % 5000}, A`, new Date(Date.UTC(1990, 0, 1 + (i % 9000))), 1000 + i, `note ${i} `.repeat(8)]).commit();
+      }
+      ws.commit();
+      await writer.commit();
+      global.gc?.();
+      const base = process.memoryUsage().heapUsed;
+      let peak = 0;
+      let seen = 0;
+      let batches = 0;
+      const { sources } = await openTabular(createReadStream(file), { fileName: 'large.xlsx' });
+      for await (const source of sources) {
+        for await (const batch of source.batches) {
+          seen += batch.length;
+          batches++;
+          if (batches % 20 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+        }
+      }
+      expect(seen).toBe(rows);
+      expect(batches).toBeGreaterThan(100);
+      // Kept, these records take about 70 MB of heap (measured); streamed, the main thread
+      // holds a few batches and some garbage.
+      expect(peak).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('ragged rows in a sheet', () => {
   async function wide(): Promise<Buffer> {

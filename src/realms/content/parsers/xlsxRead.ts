@@ -8,7 +8,8 @@
  * cached styles) and `sharedStrings: 'cache'`; it honours the workbook's 1904 date system.
  * Values: numbers stay numbers, booleans booleans, dates become ISO strings (`YYYY-MM-DD`,
  * or `YYYY-MM-DDTHH:mm:ss` with a time), rich text its plain text, hyperlinks their text,
- * formulas their cached result, error cells their code (`#N/A`).
+ * formulas their cached result (a date when the cell has a date format), error cells their
+ * code (`#N/A`).
  */
 import ExcelJS from 'exceljs';
 import { detectHeader } from '../sniff.js';
@@ -64,6 +65,17 @@ export function cellOf(v: unknown): Cell {
     return JSON.stringify(v);
   }
   return String(v);
+}
+
+/** exceljs' test for a date number format: date letters outside quotes and brackets. */
+function isDateFormat(fmt: string | undefined): boolean {
+  if (!fmt) return false;
+  return /[ymdhMsb]/.test(fmt.replace(/\[[^\]]*]/g, '').replace(/"[^"]*"/g, ''));
+}
+
+/** An Excel serial date as a JS Date (UTC), as exceljs converts plain date cells. */
+function serialToDate(serial: number, date1904: boolean): Date {
+  return new Date(Math.round((serial - 25569 + (date1904 ? 1462 : 0)) * 86_400_000));
 }
 
 function columnLetter(n: number): string {
@@ -167,12 +179,19 @@ export async function readWorkbook(path: string, options: XlsxReadOptions, sink:
       }
     };
 
+    // exceljs types plain date cells itself, but leaves a formula's cached result a number
+    // even when the cell is formatted as a date.
+    const date1904 = (reader as unknown as { properties?: { model?: { date1904?: boolean } } }).properties?.model?.date1904 === true;
     for await (const row of worksheet) {
       const raw = row.values as unknown[];
       const values: Cell[] = [];
       let any = false;
       for (let i = 1; i < raw.length; i++) {
-        const c = cellOf(raw[i]);
+        let v = raw[i];
+        if (typeof v === 'object' && v !== null && 'formula' in v && typeof (v as { result?: unknown }).result === 'number' && isDateFormat(row.getCell(i).numFmt)) {
+          v = serialToDate((v as { result: number }).result, date1904);
+        }
+        const c = cellOf(v);
         if (c !== null && c !== '') any = true;
         values.push(c);
       }

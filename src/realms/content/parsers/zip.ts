@@ -236,8 +236,13 @@ async function inflateCount(fh: FileHandle, entry: ZipEntry, limits: ZipLimits, 
     if (!inflater.write(chunk)) {
       // A refusal destroys the inflater, which then never drains: wake on close too.
       await new Promise<void>((r) => {
-        inflater.once('drain', r);
-        inflater.once('close', r);
+        const done = () => {
+          inflater.off('drain', done);
+          inflater.off('close', done);
+          r();
+        };
+        inflater.on('drain', done);
+        inflater.on('close', done);
       });
     }
   }
