@@ -13,13 +13,23 @@ import { AppError } from '../../errors.js';
 import type { BoundaryContract } from '../../machines/contract.js';
 import type { Artifact, ArtifactStore, BlobInfo, BlobStore, ContractStore, Fence, Page, RecordRow, RecordStore } from '../ports.js';
 import { immediate, type Db } from './db.js';
+import type { Statement } from 'better-sqlite3';
 
 /**
  * Checks a fence inside the caller's transaction: the actor's lease must still be held by the
  * fence's owner at its epoch.
  */
+type FenceStatement = Statement<[string], { owner_id: string | null; epoch: number }>;
+// One prepared statement per connection: fenced writes are on every artifact's hot path.
+const fenceStatements = new WeakMap<Db, FenceStatement>();
+
 export function checkFence(db: Db, fence: Fence): void {
-  const row = db.prepare<[string], { owner_id: string | null; epoch: number }>('SELECT owner_id, epoch FROM actors WHERE id = ?').get(fence.actorId);
+  let stmt = fenceStatements.get(db);
+  if (!stmt) {
+    stmt = db.prepare<[string], { owner_id: string | null; epoch: number }>('SELECT owner_id, epoch FROM actors WHERE id = ?');
+    fenceStatements.set(db, stmt);
+  }
+  const row = stmt.get(fence.actorId);
   if (!row || row.owner_id !== fence.ownerId || row.epoch !== fence.epoch) {
     throw new AppError('lease-lost', `Actor ${fence.actorId} is no longer held by ${fence.ownerId} at epoch ${fence.epoch}`);
   }

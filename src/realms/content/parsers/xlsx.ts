@@ -24,7 +24,7 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError, isAppError, type ProblemCode } from '../../../errors.js';
 import { resolveLimits, type ByteInput, type ParseIssue, type ParseOptions, type SourceRecord, type SourceStats, type TabularSource } from '../source.js';
@@ -285,9 +285,4 @@ export async function parseXlsx(input: ByteInput, options: XlsxParseOptions = {}
     }
   }
   return { [Symbol.asyncIterator]: sheets };
-}
-
-/** For tests and tools: the worker module's file path. */
-export function xlsxWorkerPath(): string {
-  return fileURLToPath(workerUrl());
 }

@@ -188,8 +188,9 @@ export async function readWorkbook(path: string, options: XlsxReadOptions, sink:
       let any = false;
       for (let i = 1; i < raw.length; i++) {
         let v = raw[i];
-        if (typeof v === 'object' && v !== null && 'formula' in v && typeof (v as { result?: unknown }).result === 'number' && isDateFormat(row.getCell(i).numFmt)) {
-          v = serialToDate((v as { result: number }).result, date1904);
+        if (typeof v === 'object' && v !== null && 'formula' in v) {
+          const result = (v as { result?: unknown }).result;
+          if (typeof result === 'number' && isDateFormat(row.getCell(i).numFmt)) v = serialToDate(result, date1904);
         }
         const c = cellOf(v);
         if (c !== null && c !== '') any = true;
