@@ -266,10 +266,19 @@ describe('bad input under the default policy', () => {
     expect(rows).toEqual([{ a: 'Zürich', b: '2' }]);
     expect(source.issues.map(({ code, reason, line, action }) => ({ code, reason, line, action }))).toEqual([
       { code: 'ragged-row', reason: 'expected 2 fields, found 1', line: 3, action: 'skipped' },
-      { code: 'parse-error', reason: 'truncated-utf-8', line: 4, action: 'skipped' },
+      // The truncated character is inside the unterminated record: one bad row, one issue.
       { code: 'parse-error', reason: 'unterminated-quote', line: 4, action: 'skipped' },
     ]);
-    expect(source.issues[1]!.byteOffset).toBe(bytes.length - 1);
+    expect(source.stats().badRows).toBe(2);
+    // Undecodable bytes are charged to the record that holds them, with its line and row.
+    const mid = Buffer.concat([Buffer.from('a,b\nx,1\ny,'), Buffer.from([0xff]), Buffer.from('2\nz,3\n')]);
+    const second = await table(mid, { encoding: 'utf-8', header: true });
+    expect(second.rows).toEqual([{ a: 'x', b: '1' }, { a: 'z', b: '3' }]);
+    expect(second.source.issues).toEqual([{ code: 'parse-error', reason: 'invalid-utf-8', row: 2, line: 3, byteOffset: 10, action: 'skipped' }]);
+    const tail = Buffer.concat([Buffer.from('a,b\nx,1\ny,2'), Buffer.from('€').subarray(0, 2)]);
+    const third = await table(tail, { encoding: 'utf-8', header: true });
+    expect(third.rows).toEqual([{ a: 'x', b: '1' }]);
+    expect(third.source.issues).toEqual([{ code: 'parse-error', reason: 'truncated-utf-8', row: 2, line: 3, byteOffset: 11, action: 'skipped' }]);
   });
 });
 

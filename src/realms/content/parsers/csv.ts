@@ -108,11 +108,25 @@ export async function parseCsv(input: ByteInput, options: CsvParseOptions): Prom
     encoding: options.encoding,
     bom: options.bom ?? 0,
     signal: options.signal,
+    // Decoding runs a chunk ahead of the scanner: the bad bytes are charged to the record
+    // that holds them once the scanner reaches it (see `invalidIn`).
     onInvalid(byteOffset, reason) {
-      const label = reason === 'truncated-utf-8' ? 'The file ends inside a UTF-8 character' : reason === 'invalid-utf-16' ? 'The file ends inside a UTF-16 code unit' : 'Invalid UTF-8 bytes';
-      log.bad({ code: 'parse-error', byteOffset, line, row: ordinal + 1, action: 'skipped', reason }, label);
+      invalid.push({ byteOffset, reason });
     },
   });
+
+  /** Offsets of undecodable bytes the scanner has not reached yet, in file order. */
+  const invalid: { byteOffset: number; reason: 'invalid-utf-8' | 'truncated-utf-8' | 'invalid-utf-16' }[] = [];
+  const invalidLabel = (reason: string) =>
+    reason === 'truncated-utf-8' ? 'The file ends inside a UTF-8 character' : reason === 'invalid-utf-16' ? 'The file ends inside a UTF-16 code unit' : 'Invalid UTF-8 bytes';
+
+  /** The first undecodable byte of the record ending at byte `recEndByte`, taking every one it holds. */
+  function invalidIn(recEndByte: number): (typeof invalid)[number] | null {
+    if (invalid.length === 0 || invalid[0]!.byteOffset >= recEndByte) return null;
+    const first = invalid[0]!;
+    while (invalid.length > 0 && invalid[0]!.byteOffset < recEndByte) invalid.shift();
+    return first;
+  }
 
   function setColumns(values: string[]): void {
     expected = values.length;
@@ -141,11 +155,20 @@ export async function parseCsv(input: ByteInput, options: CsvParseOptions): Prom
       const bytes = byteLengthOf(s, recStart, recEnd, sUnit);
       if (bytes > maxRecordBytes) throw tooLarge(recStart, recLine, bytes);
     }
+    const bad = invalid.length > 0 ? invalidIn(byteOffsetAt(recEnd)) : null;
     if (columns === null) {
       setColumns(values);
-      if (header) return;
+      if (header) {
+        if (bad) log.bad({ code: 'parse-error', line: recLine, byteOffset: bad.byteOffset, action: 'skipped', reason: bad.reason }, `${invalidLabel(bad.reason)} in the header`);
+        return;
+      }
     }
     const row = ++ordinal;
+    if (bad) {
+      // A record holding undecodable bytes is bad as a whole: skipped (or fatal when strict).
+      log.bad({ code: 'parse-error', row, line: recLine, byteOffset: bad.byteOffset, action: 'skipped', reason: bad.reason }, invalidLabel(bad.reason));
+      return;
+    }
     let out = values;
     if (values.length !== expected) {
       const reason = `expected ${expected} fields, found ${values.length}`;
@@ -221,6 +244,8 @@ export async function parseCsv(input: ByteInput, options: CsvParseOptions): Prom
             if (!final) return recStart;
             const position = { code: 'parse-error', row: ordinal + 1, line: recLine, byteOffset: byteOffsetAt(recStart), reason: 'unterminated-quote' };
             log.bad({ ...position, action: 'skipped' }, 'Unterminated quoted field at the end of the file');
+            // The record runs to the end: undecodable bytes in it are part of this one bad row.
+            invalid.length = 0;
             line = recLine + countLines(str, open, n, nlChar);
             return n;
           }
@@ -418,6 +443,10 @@ export async function parseCsv(input: ByteInput, options: CsvParseOptions): Prom
       pending = [];
       feed(parts, true);
       if (columns === null) setColumns([]);
+      // Undecodable bytes outside every record (e.g. in a trailing blank line).
+      for (const rest of invalid.splice(0)) {
+        log.bad({ code: 'parse-error', line, byteOffset: rest.byteOffset, action: 'skipped', reason: rest.reason }, invalidLabel(rest.reason));
+      }
       if (batch.length > 0) {
         ready.push(batch);
         batch = [];
