@@ -120,5 +120,12 @@ describe('bad input through parse_content', () => {
     const ndDs = (await h.stores.artifacts.get(t, ndRefs.find((r) => r.kind === 'dataset')!.id))!.body as { rowCount: number; issues: { line?: number; action: string }[] };
     expect(ndDs.rowCount).toBe(2);
     expect(ndDs.issues).toEqual([expect.objectContaining({ line: 2, action: 'skipped' })]);
+
+    const enc = await parse(await upload('policies.ndjson', Buffer.concat([Buffer.from('{"a":"x"}\n{"a":"'), Buffer.from([0xff]), Buffer.from('"}\n{"a":"z"}\n')])), { encoding: 'utf-8' });
+    expect(enc.status, JSON.stringify(enc.error)).toBe('done');
+    const encRefs = (enc.output as { artifacts: { id: string; kind: string }[] }).artifacts;
+    const encDs = (await h.stores.artifacts.get(t, encRefs.find((r) => r.kind === 'dataset')!.id))!.body as { rowCount: number; issues: unknown[] };
+    expect(encDs.rowCount).toBe(2);
+    expect(encDs.issues).toEqual([{ code: 'parse-error', line: 2, byteOffset: 16, action: 'skipped', reason: 'invalid-utf-8' }]);
   });
 });

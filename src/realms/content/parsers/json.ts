@@ -68,11 +68,19 @@ async function* ndjsonElements(input: ByteInput, options: JsonParseOptions, log:
     encoding: options.encoding,
     bom: options.bom ?? 0,
     signal: options.signal,
+    // Decoding runs a chunk ahead of the line splitter: bad bytes are charged to their line.
     onInvalid(byteOffset, reason) {
-      log.bad({ code: 'parse-error', byteOffset, line, action: 'skipped', reason }, 'Invalid text encoding');
+      invalid.push({ byteOffset, reason });
     },
   });
-  const lineOut = function* (text: string, lineNo: number, byteOffset: number): Generator<Element> {
+  const invalid: { byteOffset: number; reason: string }[] = [];
+  const lineOut = function* (text: string, lineNo: number, byteOffset: number, endByte = Number.POSITIVE_INFINITY): Generator<Element> {
+    if (invalid.length > 0 && invalid[0]!.byteOffset < endByte) {
+      const first = invalid[0]!;
+      while (invalid.length > 0 && invalid[0]!.byteOffset < endByte) invalid.shift();
+      log.bad({ code: 'parse-error', line: lineNo, byteOffset: first.byteOffset, action: 'skipped', reason: first.reason }, `Invalid text encoding on line ${lineNo}`);
+      return;
+    }
     const t = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (t.trim() === '') return;
     let value: unknown;
@@ -96,7 +104,7 @@ async function* ndjsonElements(input: ByteInput, options: JsonParseOptions, log:
       if (bytes > maxRecordBytes) {
         throw positionedError('record-too-large', `A line of more than ${maxRecordBytes} bytes`, { line, byteOffset: byteAt }, 'record-too-large');
       }
-      yield* lineOut(text, line, byteAt);
+      yield* lineOut(text, line, byteAt, byteAt + bytes);
       byteAt += bytes;
       line++;
       start = nl + 1;
