@@ -56,6 +56,8 @@ const EnvSchema = z.object({
   /** The inspector relay's port (loopback only). @defaultValue 8788 */
   SYMPHAINY_INSPECT_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
   /** Snapshot history entries kept per actor (SSE resume). @defaultValue 100 */
+  /** Interval of SSE heartbeat comment lines, ms. */
+  SYMPHAINY_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   SYMPHAINY_HISTORY_MAX: z.coerce.number().int().min(1).max(100_000).default(100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Lease on an owned actor, in milliseconds. @defaultValue 15000 */
@@ -95,6 +97,8 @@ export interface Config {
     readonly maxBodyBytes: number;
     /** Per-tenant token bucket; `null` when off. */
     readonly rateLimit: { readonly perSecond: number; readonly burst: number } | null;
+    /** Interval of SSE heartbeat comment lines, ms. */
+    readonly sseHeartbeatMs: number;
   };
 }
 
@@ -126,7 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idempotencyTtlMs: e.SYMPHAINY_IDEMPOTENCY_TTL_MS,
       maxEventBytes: e.SYMPHAINY_MAX_EVENT_BYTES,
     },
-    http: { maxBodyBytes: e.SYMPHAINY_MAX_BODY_BYTES, rateLimit: e.SYMPHAINY_RATE_LIMIT },
+    http: { maxBodyBytes: e.SYMPHAINY_MAX_BODY_BYTES, rateLimit: e.SYMPHAINY_RATE_LIMIT, sseHeartbeatMs: e.SYMPHAINY_SSE_HEARTBEAT_MS },
   };
   if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
     throw new Error('Refusing to listen beyond loopback without SYMPHAINY_API_KEYS');

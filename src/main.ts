@@ -59,6 +59,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
     localTenant: LOCAL_TENANT,
     maxBodyBytes: config.http.maxBodyBytes,
     rateLimit: config.http.rateLimit,
+    sseHeartbeatMs: config.http.sseHeartbeatMs,
   });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));

@@ -41,6 +41,8 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Per-tenant token bucket; `null` turns it off. @defaultValue 1000 requests/s, burst 2000 */
   rateLimit?: RateLimitOptions | null;
+  /** Interval of SSE heartbeat comment lines, ms. @defaultValue 15000 */
+  sseHeartbeatMs?: number;
 }
 
 export type { AppEnv, HttpApp, RouteDeps };
@@ -83,7 +85,7 @@ export function createApp(options: AppOptions): HttpApp {
   registerContractRoutes(app, deps);
   registerArtifactRoutes(app, deps);
   registerMachineRoutes(app, deps);
-  registerStreamRoutes(app, deps);
+  registerStreamRoutes(app, { ...deps, ...(options.sseHeartbeatMs ? { heartbeatMs: options.sseHeartbeatMs } : {}) });
   registerStreamDocs(app);
   registerFileRoutes(app, deps);
   registerFileDocs(app);
