@@ -581,6 +581,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           refuse(record, e);
         }
       }
+      // The leases run from before the claim, which may have taken a while: renewed now
+      // rather than at the next renewal tick.
+      if (claimed.length > 0) await renew();
       if (claimed.length < CLAIM_BATCH || closed) return;
     }
   }
@@ -651,6 +654,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   async function currentState(tenantId: string, id: string): Promise<ActorState> {
     const live = lives.get(id);
     if (live && live.tenantId === tenantId && live.lastState) return live.lastState;
+    return storedState(tenantId, id);
+  }
+
+  /**
+   * The actor as stored, answered from {@link finals} for a final actor. (Not from this
+   * process's live copy: while its commit is in flight another process may already read the
+   * newer version from the store.)
+   */
+  async function storedState(tenantId: string, id: string): Promise<ActorState> {
     const final = finals.get(id);
     if (final) {
       if (final.tenantId === tenantId) return final;
@@ -854,7 +866,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     async inspect(id, { tenantId }) {
       assertTenant(tenantId);
-      return publicView(await currentState(tenantId, id));
+      return publicView(await storedState(tenantId, id));
     },
 
     async list(filter) {
