@@ -54,15 +54,16 @@ import {
   type ProcessModel,
 } from './model.js';
 import { describeEvent, roleKindOfName } from './sop.js';
-import type {
-  Classification,
-  CoexistenceAnalysis,
-  CoexistenceBlueprint,
-  FlowNodeSpec,
-  FlowNodeType,
-  FlowSpec,
-  PoolSpec,
-  SequenceFlowSpec,
+import {
+  FLOW_NODE_TYPES,
+  type Classification,
+  type CoexistenceAnalysis,
+  type CoexistenceBlueprint,
+  type FlowNodeSpec,
+  type FlowNodeType,
+  type FlowSpec,
+  type PoolSpec,
+  type SequenceFlowSpec,
 } from './types.js';
 
 export type TaskAssessment = CoexistenceAnalysis['tasks'][number];
@@ -427,28 +428,7 @@ export interface BlueprintPlan {
   droppedMessageFlows: string[];
 }
 
-const NODE_TYPES = new Set<string>([
-  'startEvent',
-  'endEvent',
-  'intermediateCatchEvent',
-  'intermediateThrowEvent',
-  'boundaryEvent',
-  'task',
-  'userTask',
-  'manualTask',
-  'serviceTask',
-  'scriptTask',
-  'businessRuleTask',
-  'sendTask',
-  'receiveTask',
-  'callActivity',
-  'subProcess',
-  'exclusiveGateway',
-  'inclusiveGateway',
-  'parallelGateway',
-  'eventBasedGateway',
-  'complexGateway',
-]);
+const NODE_TYPES: ReadonlySet<string> = new Set<string>(FLOW_NODE_TYPES);
 
 function specType(n: ModelNode): FlowNodeType {
   if (n.category === 'subProcess') return 'subProcess';

@@ -87,27 +87,30 @@ export interface CoexistenceBlueprint {
 }
 
 /** BPMN flow-node types the writer draws (bpmn-moddle type names without the `bpmn:` prefix). */
-export type FlowNodeType =
-  | 'startEvent'
-  | 'endEvent'
-  | 'intermediateCatchEvent'
-  | 'intermediateThrowEvent'
-  | 'boundaryEvent'
-  | 'task'
-  | 'userTask'
-  | 'manualTask'
-  | 'serviceTask'
-  | 'scriptTask'
-  | 'businessRuleTask'
-  | 'sendTask'
-  | 'receiveTask'
-  | 'callActivity'
-  | 'subProcess'
-  | 'exclusiveGateway'
-  | 'inclusiveGateway'
-  | 'parallelGateway'
-  | 'eventBasedGateway'
-  | 'complexGateway';
+export const FLOW_NODE_TYPES = [
+  'startEvent',
+  'endEvent',
+  'intermediateCatchEvent',
+  'intermediateThrowEvent',
+  'boundaryEvent',
+  'task',
+  'userTask',
+  'manualTask',
+  'serviceTask',
+  'scriptTask',
+  'businessRuleTask',
+  'sendTask',
+  'receiveTask',
+  'callActivity',
+  'subProcess',
+  'exclusiveGateway',
+  'inclusiveGateway',
+  'parallelGateway',
+  'eventBasedGateway',
+  'complexGateway',
+] as const;
+
+export type FlowNodeType = (typeof FLOW_NODE_TYPES)[number];
 
 export interface FlowNodeSpec {
   id: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
-import type { FlowNodeSpec, FlowNodeType, FlowSpec, SequenceFlowSpec } from '../../../src/realms/journey/types.js';
+import { FLOW_NODE_TYPES, type FlowNodeSpec, type FlowNodeType, type FlowSpec, type SequenceFlowSpec } from '../../../src/realms/journey/types.js';
 import { lintBpmn, summarizeFlowSpec, validateFlowSpec, writeBpmn } from '../../../src/realms/journey/write/index.js';
 import type { ModdleElement } from '../../../src/realms/journey/write/moddle.js';
 import { inside, inspectBpmn, missingDi } from './helpers.js';
@@ -100,28 +100,7 @@ function claimsSpec(): FlowSpec {
   };
 }
 
-const ALL_TYPES: FlowNodeType[] = [
-  'startEvent',
-  'endEvent',
-  'intermediateCatchEvent',
-  'intermediateThrowEvent',
-  'boundaryEvent',
-  'task',
-  'userTask',
-  'manualTask',
-  'serviceTask',
-  'scriptTask',
-  'businessRuleTask',
-  'sendTask',
-  'receiveTask',
-  'callActivity',
-  'subProcess',
-  'exclusiveGateway',
-  'inclusiveGateway',
-  'parallelGateway',
-  'eventBasedGateway',
-  'complexGateway',
-];
+const ALL_TYPES: readonly FlowNodeType[] = FLOW_NODE_TYPES;
 
 /** One process holding every flow-node type, each connected. */
 function everyTypeSpec(): FlowSpec {

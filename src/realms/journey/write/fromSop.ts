@@ -53,7 +53,7 @@
  * - **Starts.** A (sub-)process starts at its first step; steps that nothing leads to start
  *   with it too, in parallel, as BPMN starts elements without incoming flows.
  */
-import type { FlowNodeSpec, FlowNodeType, FlowSpec, PoolSpec, SequenceFlowSpec, Sop, SopRole, SopStep } from '../types.js';
+import { FLOW_NODE_TYPES, type FlowNodeSpec, type FlowNodeType, type FlowSpec, type PoolSpec, type SequenceFlowSpec, type Sop, type SopRole, type SopStep } from '../types.js';
 
 const NCNAME = /^[\p{L}_][\p{L}\p{N}_.-]*$/u;
 
@@ -115,26 +115,7 @@ export function stepNumbersOf(goTo: string): string[] {
 const DEFAULT_CONDITION = /^(otherwise|else|default|in all other cases|if not)\b/i;
 
 /** Step types kept from `bpmnType`. */
-const STEP_TYPES: ReadonlySet<string> = new Set<FlowNodeType>([
-  'endEvent',
-  'intermediateCatchEvent',
-  'intermediateThrowEvent',
-  'task',
-  'userTask',
-  'manualTask',
-  'serviceTask',
-  'scriptTask',
-  'businessRuleTask',
-  'sendTask',
-  'receiveTask',
-  'callActivity',
-  'subProcess',
-  'exclusiveGateway',
-  'inclusiveGateway',
-  'parallelGateway',
-  'eventBasedGateway',
-  'complexGateway',
-]);
+const STEP_TYPES: ReadonlySet<string> = new Set<FlowNodeType>(FLOW_NODE_TYPES.filter((t) => t !== 'startEvent' && t !== 'boundaryEvent'));
 
 const isGatewayType = (t: FlowNodeType): boolean => t.endsWith('Gateway');
 const isEventType = (t: FlowNodeType): boolean => t.endsWith('Event');
