@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import type { ActorRecord, MailboxEntry, Stores } from '../../src/persistence/ports.js';
-import type { CommitTrace, NodeConfig, NodeRequest, RenewTrace } from './fixtures/protocol.js';
+import type { ClaimTrace, CommitTrace, NodeConfig, NodeRequest, RenewTrace } from './fixtures/protocol.js';
 import type { StoreSpec } from './fixtures/store-spec.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,6 +35,8 @@ export interface ClusterNode {
   readonly commits: CommitTrace[];
   /** Every lease renewal the node reported (with `traceCommits`). */
   readonly renewals: RenewTrace[];
+  /** Every claim that took actors over, as the node reported it (with `traceCommits`). */
+  readonly claims: ClaimTrace[];
   /** Sends a request; resolves with its answer, rejects with its problem or if the node dies. */
   ask<T>(req: Ask): Promise<T>;
   /**
@@ -77,6 +79,7 @@ export function startNode(config: NodeConfig): Promise<ClusterNode> {
   const watchers = new Map<number, () => void>();
   const commits: CommitTrace[] = [];
   const renewals: RenewTrace[] = [];
+  const claims: ClaimTrace[] = [];
   let next = 1;
   let ready: (ownerId: string) => void = () => undefined;
   const started = new Promise<string>((resolve) => (ready = resolve));
@@ -100,11 +103,14 @@ export function startNode(config: NodeConfig): Promise<ClusterNode> {
       watchers.get(id)?.();
       watchers.delete(id);
     } else if (tag === 'commit') {
-      const [at, ok, actorId, epoch, result, status] = rest.split(' ');
-      commits.push({ at: Number(at), ok: ok === 'ok', actorId: actorId!, epoch: Number(epoch), result: result!, status: status! });
+      const [at, ok, actorId, epoch, result, status, started] = rest.split(' ');
+      commits.push({ at: Number(at), started: Number(started), ok: ok === 'ok', actorId: actorId!, epoch: Number(epoch), result: result!, status: status! });
     } else if (tag === 'renew') {
-      const [at, held, lost] = rest.split(' ').map(Number);
-      renewals.push({ at: at!, held: held!, lost: lost! });
+      const [at, held, lost, started] = rest.split(' ').map(Number);
+      renewals.push({ at: at!, held: held!, lost: lost!, started: started! });
+    } else if (tag === 'claim') {
+      const [at, count] = rest.split(' ').map(Number);
+      claims.push({ at: at!, count: count! });
     }
   });
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -132,6 +138,7 @@ export function startNode(config: NodeConfig): Promise<ClusterNode> {
     process: child,
     commits,
     renewals,
+    claims,
     ask: <T>(req: Ask) => send<T>(req).answer,
     watch(tenantId, actorId, timeoutMs) {
       let arm: () => void = () => undefined;

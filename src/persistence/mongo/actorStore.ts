@@ -6,26 +6,38 @@
  * lose one (seen here: concurrent `$inc`s lost, a compare-and-set "won" twice). What is
  * atomic everywhere is a unique `_id` on insert, so:
  *
- * - every document has one writer at a time: `actors` (the snapshot) is written by the
- *   actor's owner; `leases` (owner, epoch, lease end) by the owner, or by the one process
- *   that won the takeover; a mailbox entry by its appender, then its owner;
+ * - every document has one writer at a time: `actors` (the snapshot) by the holder of its
+ *   next version (below); `leases` (owner, epoch, lease end) by the owner, or by the one
+ *   process that won the takeover; a mailbox entry by its appender, then its owner;
  * - decisions that several processes race for are inserts: a takeover inserts
  *   `claims/<actor>:<epoch>` (one winner per epoch), an event inserts `mailbox/<actor>:<seq>`
- *   with the next free sequence number (a loser retries with the next), an idempotency key
+ *   one past a number the mailbox holds (a loser searches the head and retries), so the
+ *   numbers are dense and the mailbox is read by `_id` alone (see {@link mailboxId}); an idempotency key
  *   inserts `idempotency/<tenant>|<scope>|<key>`;
- * - a commit is a compare-and-set on `version`, `ownerId` and `epoch`, preceded by a check
- *   that no later epoch was claimed (`lease-lost` otherwise): a stalled owner learns it lost
- *   the actor at its next write. A takeover also writes the actor document (owner, epoch),
- *   so at the moment of a takeover the document has two writers; on a server whose updates
- *   are not atomic a stalled owner's in-flight commit can still race the claimer there.
+ * - the actor document has one writer per version: whoever inserted `versions/<actor>:<v+1>`
+ *   writes it while it is at version `v`. A commit takes the version after its expected one,
+ *   after checking that no later epoch was claimed (`lease-lost` otherwise), then writes a
+ *   compare-and-set on `version`, `ownerId` and `epoch`. A takeover, once its claim won the
+ *   epoch, takes the next version too for the time of its write of the new owner and epoch
+ *   (which keeps the version): a former owner's commit either took that version first (the
+ *   claim then leaves the actor for a later claim, or waits, until that write has landed, and
+ *   continues from it) or finds it taken and is refused, so the two writes never interleave.
+ *   After it, the former owner's compare-and-set cannot match (it names the old epoch), so the
+ *   new owner's commit takes a version held under an older epoch from its holder. A version
+ *   taken and never written (its writer died or stalled in between) is released after
+ *   `abandonedWriteMs`; the late write, if it comes, then fails its compare-and-set on epoch.
+ *   The one window left is that late write being processed by the server at the very moment
+ *   of the takeover's write, seconds after it was due.
  *
- * `lastSeq` and `leaseUntil` are read live by `get` and `claim`; `list` returns the values
- * last written with the snapshot. Outcomes of a commit are repeated on the actor document
- * and copied into the mailbox after it, so a crash in between is repaired by the next claim.
+ * `lastSeq` and the lease (owner, epoch, end) are read live by `get`, `list` and `claim`, from
+ * the mailbox head and the `leases` document. Outcomes of a commit are repeated on the actor
+ * document and copied into the mailbox after it, so a crash in between is repaired by the next
+ * claim.
  *
  * Snapshot history: one insert of `history/<actor>:<version>` after the write that made the
- * version (a repeat is a no-op), then, once the actor passes `historyMax` versions, one range
- * delete of the older entries. The insert is best effort: failing it must not fail a commit
+ * version (a repeat is a no-op), then, once the actor passes `historyMax` versions, a delete
+ * of the entry `historyMax` versions older (by `_id`), and every `historyMax` versions one
+ * range delete of any older ones left. The insert is best effort: failing it must not fail a commit
  * that already landed (the owner would take its own version for a conflict and drop the
  * actor); a missing entry is re-inserted from the actor document by the next claim, and a
  * reader ends with the record's current state anyway.
@@ -85,6 +97,22 @@ interface LeaseDoc {
   final: boolean;
 }
 
+/**
+ * `versions/<actor>:<version>`: the right to write the actor document while it is at
+ * `version - 1`, held by one writer (the insert decides): the owner committing that version,
+ * or, for the time of its write of owner and epoch (which keeps the version), the process
+ * taking the actor over.
+ */
+interface VersionDoc {
+  _id: string;
+  actorId: string;
+  version: number;
+  ownerId: string;
+  epoch: number;
+  /** When it was taken (the taker's clock), epoch ms. */
+  at: number;
+}
+
 interface MailboxDoc {
   _id: string;
   actorId: string;
@@ -126,9 +154,32 @@ export interface MongoActorStoreOptions {
   staleClaimMs?: number;
   /** Snapshot history entries kept per actor. @defaultValue {@link DEFAULT_HISTORY_MAX} */
   historyMax?: number;
+  /**
+   * A takeover waits this long, from when a former owner took the actor's next version, for
+   * that owner's write to land; past it the writer is taken for dead (or stalled) and its
+   * write, should it still come, finds the document taken over. Milliseconds.
+   * @defaultValue 2000
+   */
+  abandonedWriteMs?: number;
 }
 
 const OUTCOME_BATCH = 50;
+/** Actors one `claim` takes over at once (the pool holds 10 connections, shared with the rest). */
+const CLAIM_CONCURRENCY = 8;
+/** Every this many versions a commit deletes the spent rights to write its actor's earlier versions. */
+const VERSION_SWEEP = 16;
+/** Most mailbox point lookups one read sends at once (the pool holds 10 connections). */
+const WALK_WINDOW = 8;
+/** Actors whose mailbox head a store remembers (a hint; forgotten all at once past this). */
+const KNOWN_SEQ_MAX = 10_000;
+
+/**
+ * A mailbox entry's `_id`. FerretDB v1 turns no filter into an index lookup (on PostgreSQL an
+ * equality becomes a `@>` containment test, a scan in C; a sort, a range or `$in` is evaluated
+ * in Go over every document the pushed-down part matched): so the mailbox is read by `_id`
+ * equality only, each entry alone, never by the actor's other entries or a range.
+ */
+const mailboxId = (actorId: string, seq: number) => `${actorId}:${seq}`;
 const isDuplicate = isDuplicateKeyError;
 
 const text = (v: unknown): string => JSON.stringify(v ?? null);
@@ -253,9 +304,13 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   const mailbox: Collection<MailboxDoc> = db.collection<MailboxDoc>('mailbox');
   const idem: Collection<IdemDoc> = db.collection<IdemDoc>('idempotency');
   const history: Collection<HistoryDoc> = db.collection<HistoryDoc>('history');
+  const versions: Collection<VersionDoc> = db.collection<VersionDoc>('versions');
+  const abandonedWriteMs = options.abandonedWriteMs ?? 2000;
   const now = options.now ?? Date.now;
   const staleClaimMs = options.staleClaimMs ?? 5000;
   const historyMax = options.historyMax ?? DEFAULT_HISTORY_MAX;
+  /** Per actor, a sequence number its mailbox is known to hold (entries are never deleted). */
+  const knownSeq = new Map<string, number>();
   if (!Number.isSafeInteger(historyMax) || historyMax < 1) throw new RangeError(`historyMax must be a positive integer, not ${historyMax}`);
 
   const claimId = (actorId: string, epoch: number) => `${actorId}:${epoch}`;
@@ -282,16 +337,151 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   async function record(actorId: string, version: number, view: SnapshotChange): Promise<void> {
     try {
       await insertIgnoringDuplicate(history, { _id: `${actorId}:${version}`, actorId, version, at: view.updatedAt, view: JSON.stringify(view) });
-      if (version >= historyMax) await history.deleteMany({ actorId, version: { $lte: version - historyMax } });
+      // Each version drops the one `historyMax` before it by `_id`; every `historyMax` versions
+      // a range delete (evaluated in Go over the actor's entries on FerretDB) sweeps strays.
+      if (version >= historyMax) await history.deleteOne({ _id: `${actorId}:${version - historyMax}` });
+      if (version >= historyMax && version % historyMax === 0) await history.deleteMany({ actorId, version: { $lte: version - historyMax } });
     } catch {
       // The snapshot stands without its entry; the next claim or a reader's final read covers it.
     }
   }
 
-  async function lastSeqOf(actorId: string): Promise<number> {
-    const top = await mailbox.find({ actorId }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).toArray();
-    return top[0]?.seq ?? 0;
+  /** Remembers that the actor's mailbox holds `seq` (a lower bound of its head, for later searches). */
+  function saw(actorId: string, seq: number): void {
+    if (seq <= (knownSeq.get(actorId) ?? 0)) return;
+    if (knownSeq.size >= KNOWN_SEQ_MAX) knownSeq.clear();
+    knownSeq.set(actorId, seq);
   }
+
+  /** A sequence number the actor's mailbox is known to hold, at least `floor` (its applied mark). */
+  const knownFloor = (actorId: string, floor: number) => Math.max(floor, knownSeq.get(actorId) ?? 0);
+
+  async function holds(actorId: string, seq: number): Promise<boolean> {
+    return (await mailbox.findOne({ _id: mailboxId(actorId, seq) }, { projection: { _id: 1 } })) !== null;
+  }
+
+  /**
+   * The actor's highest sequence number, searched from `known` (a number the mailbox holds,
+   * or 0) by `_id` point lookups: sequence numbers are dense, so the first one missing is one
+   * past the head. Gallops then bisects: about 2·log2(events beyond `known`) lookups, however
+   * many events the actor or the collection holds.
+   */
+  async function lastSeqFrom(actorId: string, known: number): Promise<number> {
+    let low = known;
+    let high = 0;
+    for (let step = 1; high === 0; step *= 2) {
+      if (await holds(actorId, low + step)) low += step;
+      else high = low + step;
+    }
+    while (high - low > 1) {
+      const mid = low + Math.floor((high - low) / 2);
+      if (await holds(actorId, mid)) low = mid;
+      else high = mid;
+    }
+    saw(actorId, low);
+    return low;
+  }
+
+  /**
+   * The actor's mailbox entries after `afterSeq`, in order, read by `_id` in growing windows
+   * of concurrent point lookups up to the first number missing (the entries are dense).
+   */
+  async function entriesAfter(actorId: string, afterSeq: number, filter: Document = {}): Promise<MailboxDoc[]> {
+    const out: MailboxDoc[] = [];
+    for (let next = afterSeq + 1, window = 2; ; next += window, window = Math.min(2 * window, WALK_WINDOW)) {
+      const docs = await Promise.all(Array.from({ length: window }, (_, i) => mailbox.findOne({ _id: mailboxId(actorId, next + i), ...filter })));
+      for (const d of docs) {
+        if (!d) {
+          if (out.length > 0) saw(actorId, out[out.length - 1]!.seq);
+          return out;
+        }
+        out.push(d);
+      }
+    }
+  }
+
+  /** The record of an actor document with its live mailbox head and lease (what SQLite keeps on one row). */
+  async function live(d: ActorDoc): Promise<ActorRecord> {
+    // A final actor's document has the last word: its final commit released the owner and
+    // moved the mark past every event it refused; nothing is applied after it.
+    if (d.final) return toRecord(d);
+    const [lastSeq, lease] = await Promise.all([lastSeqFrom(d._id, knownFloor(d._id, d.appliedSeq)), leases.findOne({ _id: d._id })]);
+    return toRecord(d, { lastSeq, lease });
+  }
+
+  const versionId = (actorId: string, version: number) => `${actorId}:${version}`;
+
+  /**
+   * Takes the right to write `version` of the actor (see {@link VersionDoc}) for `holder`;
+   * true if it holds it now (a repeat by the same holder included), false if another does.
+   * With `overOlder` (an owner's commit, which comes after its takeover wrote its epoch into
+   * the document), a right held under an older epoch is taken from its holder: that holder's
+   * compare-and-set names its own epoch, which the document no longer has, so it cannot write.
+   */
+  async function takeVersion(actorId: string, version: number, holder: { ownerId: string; epoch: number }, overOlder = false): Promise<boolean> {
+    const _id = versionId(actorId, version);
+    for (;;) {
+      if (await insertIgnoringDuplicate<VersionDoc>(versions, { _id, actorId, version, ownerId: holder.ownerId, epoch: holder.epoch, at: now() })) return true;
+      const held = await versions.findOne({ _id });
+      if (held === null) continue;
+      if (held.ownerId === holder.ownerId && held.epoch === holder.epoch) return true;
+      if (!overOlder || held.epoch >= holder.epoch) return false;
+      await versions.deleteOne({ _id, ownerId: held.ownerId, epoch: held.epoch, at: held.at });
+    }
+  }
+
+  /**
+   * Takes the lease epoch after the one `lease` shows, by inserting its claim: `null` if
+   * another process claimed it. A claim older than a lease that the lease document never
+   * showed lost its lease write (to a former owner's renewal, on a server whose updates are
+   * not atomic): then the epoch after it is taken, or the actor could never be claimed again.
+   */
+  async function claimEpoch(lease: LeaseDoc, ownerId: string, nowMs: number, leaseMs: number): Promise<number | null> {
+    for (let epoch = lease.epoch + 1; ; epoch++) {
+      if (await insertIgnoringDuplicate(claims, { _id: claimId(lease._id, epoch), ownerId, at: nowMs })) return epoch;
+      const won = await claims.findOne({ _id: claimId(lease._id, epoch) });
+      if (!won || won.at + leaseMs >= nowMs) return null;
+    }
+  }
+
+  /**
+   * The takeover's write of the actor document (owner, epoch, lease end), made only while
+   * this process holds the right to write its next version: a former owner whose commit
+   * passed its fence check before the claim either took that version first (then its write
+   * lands before this one, which continues from it) or cannot take it (and its commit is
+   * refused). A version taken and not written within `abandonedWriteMs` is released. `null`
+   * when the actor is gone or final. The caller gives the version back once this resolves
+   * (see {@link releaseTakeover}).
+   */
+  async function takeOver(actorId: string, holder: { ownerId: string; epoch: number }, leaseUntil: number, read?: ActorDoc | null): Promise<ActorDoc | null> {
+    for (let first = read; ; first = undefined) {
+      const d = first === undefined ? await actors.findOne({ _id: actorId }) : first;
+      if (!d || d.final) return null;
+      const next = versionId(actorId, d.version + 1);
+      if (await takeVersion(actorId, d.version + 1, holder)) {
+        const taken = await actors.findOneAndUpdate(
+          { _id: actorId, version: d.version, final: false },
+          { $set: { ownerId: holder.ownerId, epoch: holder.epoch, leaseUntil } },
+          { returnDocument: 'after' },
+        );
+        if (taken) return taken;
+        await versions.deleteOne({ _id: next, ownerId: holder.ownerId, epoch: holder.epoch });
+      }
+      const held = await versions.findOne({ _id: next });
+      if (held && now() - held.at < abandonedWriteMs) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      } else if (held) {
+        await versions.deleteOne({ _id: next, ownerId: held.ownerId, epoch: held.epoch, at: held.at });
+      }
+    }
+  }
+
+  /**
+   * Frees the version a takeover held for its write, for the new owner's first commit (an
+   * older epoch's commit that takes it meanwhile fails its compare-and-set, and gives it up).
+   */
+  const releaseTakeover = (d: ActorDoc, holder: { ownerId: string; epoch: number }) =>
+    versions.deleteOne({ _id: versionId(d._id, d.version + 1), ownerId: holder.ownerId, epoch: holder.epoch });
 
   /** True when an epoch after `epoch` was claimed for the actor: its holder lost it. */
   async function superseded(actorId: string, epoch: number): Promise<boolean> {
@@ -304,7 +494,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       const batch = outcomes.slice(i, i + OUTCOME_BATCH);
       await mailbox.bulkWrite(
         batch.map((o) => ({
-          updateOne: { filter: { _id: `${actorId}:${o.seq}` }, update: { $set: { outcome: o.outcome, error: o.error } } },
+          updateOne: { filter: { _id: mailboxId(actorId, o.seq) }, update: { $set: { outcome: o.outcome, error: o.error } } },
         })),
         { ordered: false },
       );
@@ -313,9 +503,15 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
   /** Refuses the pending events of a final actor beyond its mark, and moves the mark past them. */
   async function refuseRest(actorId: string, afterSeq: number): Promise<void> {
-    const left = await mailbox.find({ actorId, seq: { $gt: afterSeq }, outcome: 'pending' }, { projection: { seq: 1 } }).toArray();
+    const left = (await entriesAfter(actorId, afterSeq)).filter((m) => m.outcome === 'pending');
     if (left.length === 0) return;
-    await mailbox.updateMany({ actorId, seq: { $gt: afterSeq }, outcome: 'pending' }, { $set: { outcome: 'refused', error: endedBeforeApplied(actorId) } });
+    const error = endedBeforeApplied(actorId);
+    for (let i = 0; i < left.length; i += OUTCOME_BATCH) {
+      await mailbox.bulkWrite(
+        left.slice(i, i + OUTCOME_BATCH).map((m) => ({ updateOne: { filter: { _id: m._id, outcome: 'pending' }, update: { $set: { outcome: 'refused', error } } } })),
+        { ordered: false },
+      );
+    }
     await actors.updateOne({ _id: actorId }, { $max: { appliedSeq: Math.max(...left.map((m) => m.seq)) } });
   }
 
@@ -396,9 +592,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
     async get(tenantId, id) {
       const d = await actors.findOne({ _id: id, tenantId });
-      if (!d) return null;
-      const [lastSeq, lease] = await Promise.all([lastSeqOf(id), leases.findOne({ _id: id })]);
-      return toRecord(d, { lastSeq, lease });
+      return d ? live(d) : null;
     },
 
     async list(filter: ActorListFilter): Promise<Page<ActorRecord>> {
@@ -412,7 +606,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         else q._id = { $lt: filter.cursor };
       }
       const docs = await actors.find(q).sort({ createdAt: -1, _id: -1 }).limit(filter.limit + 1).toArray();
-      const items = docs.slice(0, filter.limit).map((d) => toRecord(d));
+      // Point lookups per actor (`$in` is not pushed down on FerretDB); the pool bounds how many run at once.
+      const items = await Promise.all(docs.slice(0, filter.limit).map(live));
       return { items, nextCursor: docs.length > filter.limit ? (items[items.length - 1]?.id ?? null) : null };
     },
 
@@ -432,21 +627,20 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       }
       const eventText = JSON.stringify(event);
       assertDocumentFits({ event: eventText }, 'event');
-      const [head, lease] = await Promise.all([
-        actors.findOne({ _id: actorId, tenantId }, { projection: { final: 1 } }),
-        leases.findOne({ _id: actorId }, { projection: { final: 1 } }),
-      ]);
+      // The actor document turns final before its lease does.
+      const head = await actors.findOne({ _id: actorId, tenantId }, { projection: { final: 1, appliedSeq: 1 } });
       const refuse = async (e: AppError): Promise<never> => {
         if (key) await idem.deleteOne({ _id: key, result: null });
         throw e;
       };
       if (!head) return refuse(new AppError('not-found', `No actor ${actorId}`));
-      if (head.final || lease?.final) return refuse(new AppError('actor-final', `Actor ${actorId} is final and takes no events`));
-      // The next free sequence number is taken by inserting it; a loser of a race tries the next.
-      let seq = (await lastSeqOf(actorId)) + 1;
+      if (head.final) return refuse(new AppError('actor-final', `Actor ${actorId} is final and takes no events`));
+      // The next free sequence number is taken by inserting it, one past a number the mailbox
+      // holds, so the numbers stay dense; a loser of a race searches the head from there.
+      let seq = knownFloor(actorId, head.appliedSeq) + 1;
       for (;;) {
         const inserted = await insertIgnoringDuplicate<MailboxDoc>(mailbox, {
-          _id: `${actorId}:${seq}`,
+          _id: mailboxId(actorId, seq),
           actorId,
           tenantId,
           seq,
@@ -457,25 +651,25 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           idemKey: key,
         });
         if (inserted) break;
-        seq = Math.max(seq + 1, (await lastSeqOf(actorId)) + 1);
+        seq = (await lastSeqFrom(actorId, seq)) + 1;
       }
+      saw(actorId, seq);
       if (key) await idem.updateOne({ _id: key }, { $set: { result: seq } });
       // The owner may have ended the actor meanwhile: then nobody will apply this event, so it
       // is refused here (the owner's final commit refuses the ones it can see).
       const after = await leases.findOne({ _id: actorId }, { projection: { final: 1 } });
       if (after?.final) {
-        await mailbox.updateOne({ _id: `${actorId}:${seq}`, outcome: 'pending' }, { $set: { outcome: 'refused', error: endedBeforeApplied(actorId) } });
+        await mailbox.updateOne({ _id: mailboxId(actorId, seq), outcome: 'pending' }, { $set: { outcome: 'refused', error: endedBeforeApplied(actorId) } });
       }
       return { fresh: true, value: seq };
     },
 
     async pending(tenantId, actorId, afterSeq) {
-      const docs = await mailbox.find({ actorId, tenantId, seq: { $gt: afterSeq } }).sort({ seq: 1 }).toArray();
-      return docs.map(toEntry);
+      return (await entriesAfter(actorId, afterSeq, { tenantId })).map(toEntry);
     },
 
     async event(tenantId, actorId, seq) {
-      const d = await mailbox.findOne({ _id: `${actorId}:${seq}`, tenantId });
+      const d = await mailbox.findOne({ _id: mailboxId(actorId, seq), tenantId });
       if (!d) return null;
       if (d.outcome === 'pending') {
         // An outcome committed with the actor but not yet copied here (crash in between).
@@ -509,14 +703,19 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         set.leaseUntil = 0;
       }
       assertDocumentFits(set, 'snapshot');
-      // Fenced before the write: a takeover claims the next epoch by insert, so a holder that
-      // stalled past its lease finds that claim and stops.
-      if (await superseded(id, owner.epoch)) await throwWhyNot(id, owner, expectedVersion);
+      // Fenced by the right to write the next version: once a takeover holds it (or wrote the
+      // new owner and epoch, which the compare-and-set checks), a holder that stalled past its
+      // lease is refused. A commit that took it first lands before the takeover's write.
+      if (!(await takeVersion(id, expectedVersion + 1, owner, true))) await throwWhyNot(id, owner, expectedVersion);
       const res = await actors.updateOne(
         { _id: id, version: expectedVersion, ownerId: owner.ownerId, epoch: owner.epoch, final: false },
         { $set: set, $inc: { version: 1 } },
       );
-      if (res.matchedCount === 0) await throwWhyNot(id, owner, expectedVersion);
+      if (res.matchedCount === 0) {
+        // Not ours to write after all: give the version back, or it would hold up its owner.
+        await versions.deleteOne({ _id: versionId(id, expectedVersion + 1), ownerId: owner.ownerId, epoch: owner.epoch });
+        await throwWhyNot(id, owner, expectedVersion);
+      }
       // Independent writes after the one that counts: one round trip for both.
       await Promise.all([
         record(id, expectedVersion + 1, {
@@ -530,9 +729,15 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           updatedAt: set.updatedAt ?? new Date().toISOString(),
         }),
         outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
+        // The rights to write the versions before are spent (a range read in Go on FerretDB, so
+        // only now and then).
+        (expectedVersion + 1) % VERSION_SWEEP === 0 ? versions.deleteMany({ actorId: id, version: { $lte: expectedVersion } }) : undefined,
       ]);
       if (final) {
-        await leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } });
+        await Promise.all([
+          leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }),
+          versions.deleteMany({ actorId: id }),
+        ]);
         await refuseRest(id, patch.appliedSeq);
       }
       return expectedVersion + 1;
@@ -543,27 +748,49 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         .find({ final: false, $or: [{ ownerId: null }, { leaseUntil: { $lt: nowMs } }] })
         .limit(limit)
         .toArray();
-      const out: ActorRecord[] = [];
-      for (const lease of candidates) {
-        const epoch = lease.epoch + 1;
+      const claimOne = async (lease: LeaseDoc): Promise<ActorRecord | null> => {
+        // A former owner's write of the next version may be landing (or its writer died just
+        // now): left for a later claim rather than waited for here, while other leases run.
+        const before = await actors.findOne({ _id: lease._id });
+        const pending = before && !before.final ? await versions.findOne({ _id: versionId(lease._id, before.version + 1) }) : null;
+        if (pending && now() - pending.at < abandonedWriteMs) return null;
         // One winner per epoch, whatever the server's update semantics.
-        if (!(await insertIgnoringDuplicate(claims, { _id: claimId(lease._id, epoch), ownerId, at: nowMs }))) continue;
+        const epoch = await claimEpoch(lease, ownerId, nowMs, leaseMs);
+        if (epoch === null) return null;
         const taken: LeaseDoc = { _id: lease._id, ownerId, epoch, leaseUntil: nowMs + leaseMs, final: false };
         await leases.replaceOne({ _id: lease._id }, taken);
-        const d = await actors.findOneAndUpdate({ _id: lease._id, final: false }, { $set: { ownerId, epoch, leaseUntil: taken.leaseUntil } }, { returnDocument: 'after' });
+        const d = await takeOver(lease._id, { ownerId, epoch }, taken.leaseUntil, before);
         if (!d) {
           // The actor ended but its lease was left claimable (a crash between the final commit
           // and its lease's update, or that update lost to a concurrent renewal): mark it now,
           // or every process would claim the finished actor again, lease after lease.
           const ended = await actors.findOne({ _id: lease._id }, { projection: { final: 1 } });
           if (ended?.final) await leases.updateOne({ _id: lease._id, epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } });
-          continue;
+          return null;
         }
-        if (d.outcomes.length > 0) await copyOutcomes(d._id, d.outcomes);
-        // Repairs the entry of the last commit if its writer died right after it.
-        await record(d._id, d.version, changeOf(d));
-        out.push(toRecord(d, { lastSeq: await lastSeqOf(d._id), lease: taken }));
-      }
+        const [lastSeq] = await Promise.all([
+          lastSeqFrom(d._id, knownFloor(d._id, d.appliedSeq)),
+          d.outcomes.length > 0 ? copyOutcomes(d._id, d.outcomes) : undefined,
+          // Repairs the entry of the last commit if its writer died right after it.
+          record(d._id, d.version, changeOf(d)),
+          releaseTakeover(d, { ownerId, epoch }),
+        ]);
+        return toRecord(d, { lastSeq, lease: taken });
+      };
+      // Actors are taken over independently: a few at a time, each in order. The leases are
+      // granted from `nowMs`: once half of one has passed, no more are started, so the caller
+      // gets them (and renews them) in time (the rest wait for its next call).
+      const out: ActorRecord[] = [];
+      const began = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(CLAIM_CONCURRENCY, candidates.length) }, async () => {
+          for (let lease = candidates[next++]; lease && performance.now() - began < leaseMs / 2; lease = candidates[next++]) {
+            const r = await claimOne(lease);
+            if (r) out.push(r);
+          }
+        }),
+      );
       return out;
     },
 
