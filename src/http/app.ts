@@ -10,12 +10,12 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { methodNotAllowed } from 'hono/method-not-allowed';
-import { requestId } from 'hono/request-id';
 import type { Runtime } from '../actors/index.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Stores } from '../persistence/ports.js';
 import { auth } from './auth.js';
+import { requestIds } from './headers.js';
 import type { AppEnv, HttpApp, RouteDeps } from './env.js';
 import { problemResponse, validationHook } from './problem.js';
 import { rateLimit, type RateLimitOptions } from './rateLimit.js';
@@ -56,7 +56,7 @@ export function createApp(options: AppOptions): HttpApp {
 
   app.onError((err, c) => problemResponse(c, err, logger));
   app.notFound((c) => problemResponse(c, new AppError('not-found', `No route ${c.req.method} ${c.req.path}`), logger));
-  app.use(requestId());
+  app.use(requestIds());
   if (logger.isLevelEnabled('debug')) {
     app.use(async (c, next) => {
       const t0 = performance.now();

@@ -6,6 +6,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.js';
+import { requestHeader } from './headers.js';
 
 export interface AuthVariables {
   tenantId: string;
@@ -27,7 +28,7 @@ export function auth(options: AuthOptions): MiddlewareHandler<{ Variables: AuthV
       c.set('tenantId', options.localTenant);
       return next();
     }
-    const header = c.req.header('authorization') ?? '';
+    const header = requestHeader(c, 'authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw new AppError('unauthorized', 'Send Authorization: Bearer <api key>');
     const presented = sha256(match[1]);
