@@ -49,8 +49,6 @@ interface IngestResult {
   /** CPU time (user + system) of the run: steadier than wall time on a shared machine. */
   cpuSeconds: number;
   peakRssMiB: number;
-  /** Set when the system did not run, with the reason. */
-  skipped?: string;
 }
 
 /**
@@ -174,15 +172,11 @@ const mib = (bytes: number) => bytes / 1024 ** 2;
 
 function printTable(label: string, results: IngestResult[]): void {
   const by = new Map(results.map((r) => [r.system, r]));
-  const rate = (r: IngestResult | undefined) => (r && !r.skipped && r.seconds > 0 ? r.rows / r.seconds : Number.NaN);
-  const cpuRate = (r: IngestResult | undefined) => (r && !r.skipped && r.cpuSeconds > 0 ? r.rows / r.cpuSeconds : Number.NaN);
+  const rate = (r: IngestResult | undefined) => (r && r.seconds > 0 ? r.rows / r.seconds : Number.NaN);
+  const cpuRate = (r: IngestResult | undefined) => (r && r.cpuSeconds > 0 ? r.rows / r.cpuSeconds : Number.NaN);
   console.log(`\n${label}`);
   console.log('system        rows        wall s   cpu s    rows/s       MiB/s    peak RSS MiB   (best round of each)');
   for (const r of results) {
-    if (r.skipped) {
-      console.log(`${r.system.padEnd(13)} skipped: ${r.skipped}`);
-      continue;
-    }
     console.log(
       `${r.system.padEnd(13)} ${String(r.rows).padEnd(11)} ${r.seconds.toFixed(2).padStart(6)}   ${r.cpuSeconds.toFixed(2).padStart(6)}   ${Math.round(rate(r)).toLocaleString('en-US').padStart(10)}   ${(mib(r.bytes) / r.seconds).toFixed(1).padStart(6)}   ${r.peakRssMiB.toFixed(0).padStart(6)}`,
     );
@@ -233,7 +227,7 @@ async function main(): Promise<void> {
         for (const s of systems) {
           const r = await runChild(s, target.path);
           const prev = best.get(s);
-          if (!prev || r.skipped || prev.skipped) best.set(s, r);
+          if (!prev) best.set(s, r);
           else {
             const fastest = r.seconds < prev.seconds ? r : prev;
             best.set(s, { ...fastest, cpuSeconds: Math.min(r.cpuSeconds, prev.cpuSeconds), peakRssMiB: Math.max(r.peakRssMiB, prev.peakRssMiB) });
