@@ -15,6 +15,7 @@ import { underFence, writerMark, writtenUnder } from '../../src/persistence/mong
 import { createMongoStores } from '../../src/persistence/mongo/index.js';
 import type { ActorRecord, Artifact, Fence, RecordRow, Stores } from '../../src/persistence/ports.js';
 import { describeWithService } from '../services/env.js';
+import { actorRecord } from './fixtures/actorRecord.js';
 
 const MINUTE = 60_000;
 
@@ -51,31 +52,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
 
   /** An actor held by `former` at epoch 2. */
   async function heldActor(): Promise<ActorRecord> {
-    const at = new Date().toISOString();
-    const record: ActorRecord = {
-      id: newId('exe'),
-      tenantId,
-      kind: 'execution',
-      status: 'running',
-      value: 'working',
-      tags: [],
-      machineId: 'execution',
-      machineVersion: 1,
-      snapshot: null,
-      input: null,
-      contractId: null,
-      output: null,
-      error: null,
-      timers: [],
-      version: 0,
-      appliedSeq: 0,
-      lastSeq: 0,
-      ownerId: former,
-      leaseUntil: Date.now() + MINUTE,
-      epoch: 2,
-      createdAt: at,
-      updatedAt: at,
-    };
+    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 2 });
     await stores.actors.create(record);
     return record;
   }

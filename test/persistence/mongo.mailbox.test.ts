@@ -13,6 +13,7 @@ import { newId } from '../../src/ids.js';
 import { createMongoActorStore, ensureActorIndexes } from '../../src/persistence/mongo/actorStore.js';
 import type { ActorRecord, ActorStore, CommitPatch } from '../../src/persistence/ports.js';
 import { describeWithService } from '../services/env.js';
+import { actorRecord } from './fixtures/actorRecord.js';
 
 const MINUTE = 60_000;
 
@@ -40,31 +41,16 @@ describeWithService('MONGO_URL', 'MongoDB mailbox reads', (url) => {
   });
 
   async function ownedActor(store: ActorStore): Promise<ActorRecord> {
-    const at = new Date().toISOString();
-    const record: ActorRecord = {
+    const record = actorRecord(tenantId, {
       id: newId('ags'),
-      tenantId,
       kind: 'agentSession',
       status: 'waiting',
       value: 'ready',
-      tags: [],
       machineId: 'agentSession',
-      machineVersion: 1,
-      snapshot: null,
-      input: null,
-      contractId: null,
-      output: null,
-      error: null,
-      timers: [],
-      version: 0,
-      appliedSeq: 0,
-      lastSeq: 0,
       ownerId,
       leaseUntil: Date.now() + MINUTE,
       epoch: 1,
-      createdAt: at,
-      updatedAt: at,
-    };
+    });
     await store.create(record);
     return record;
   }

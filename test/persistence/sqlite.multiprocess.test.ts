@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newId } from '../../src/ids.js';
-import type { ActorRecord, Stores } from '../../src/persistence/ports.js';
+import type { Stores } from '../../src/persistence/ports.js';
 import { createSqliteStores } from '../../src/persistence/sqlite/index.js';
 import type { CasReport, ClaimReport } from './fixtures/race-writer.js';
+import { actorRecord } from './fixtures/actorRecord.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('./fixtures/race-writer.ts', import.meta.url));
@@ -63,35 +63,6 @@ async function race<R extends CasReport | ClaimReport>(writers: Writer<R>[]): Pr
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const ascending = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const tenant = (): string => `ten-${Math.random().toString(36).slice(2, 10)}`;
-
-function actorRecord(tenantId: string, overrides: Partial<ActorRecord> = {}): ActorRecord {
-  const at = new Date().toISOString();
-  return {
-    id: newId('exe'),
-    tenantId,
-    kind: 'execution',
-    status: 'running',
-    value: 'working',
-    tags: [],
-    machineId: 'execution',
-    machineVersion: 1,
-    snapshot: null,
-    input: null,
-    contractId: null,
-    output: null,
-    error: null,
-    timers: [],
-    version: 0,
-    appliedSeq: 0,
-    lastSeq: 0,
-    ownerId: null,
-    leaseUntil: 0,
-    epoch: 0,
-    createdAt: at,
-    updatedAt: at,
-    ...overrides,
-  };
-}
 
 describe('SQLite shared by several processes', () => {
   let dir: string;
