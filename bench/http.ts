@@ -26,18 +26,11 @@ import { readFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { envInt } from './lib/measure.js';
 
 const SERVER_PREFIX = 'BENCH_HTTP_SERVER ';
 const KEY = 'bench-key-0001';
 const TARGETS = { inspectVsBare: 0.5, spawnAndWaitPerSecond: 1000 } as const;
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const SECONDS = envInt('BENCH_HTTP_SECONDS', 5);
 const WARMUP = envInt('BENCH_HTTP_WARMUP', 2);

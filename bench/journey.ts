@@ -29,17 +29,10 @@ import { isTaskLike } from '../src/realms/journey/model.js';
 import { generateSop } from '../src/realms/journey/sop.js';
 import type { SopStep } from '../src/realms/journey/types.js';
 import { generatedProcess } from './lib/bpmn.js';
+import { envInt } from './lib/measure.js';
 
 const DATA = new URL('../../shared/data/bpmn/', import.meta.url).pathname;
 const TARGET_RATIO = 2;
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const PASSES = envInt('BENCH_JOURNEY_PASSES', 7);
 const NODES = envInt('BENCH_JOURNEY_NODES', 5000);

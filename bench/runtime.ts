@@ -35,7 +35,7 @@
 import { spawn } from 'node:child_process';
 import { arch, cpus, loadavg, platform } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Pass } from './lib/measure.js';
+import { envInt, type Pass } from './lib/measure.js';
 import { postgresDurability } from './lib/mongo.js';
 import type { MongoSystemName, MongoSystemResult, SystemName, SystemOptions, SystemResult } from './runtime/types.js';
 
@@ -44,14 +44,6 @@ const SYSTEMS: readonly SystemName[] = ['floor', 'langgraph', 'symphainy'];
 const MONGO_SYSTEMS: readonly MongoSystemName[] = ['floor-mongo', 'langgraph-mongo', 'symphainy-mongo'];
 const RESULT_PREFIX = 'BENCH_SYSTEM_RESULT ';
 const TARGETS = { vsLangGraph: 10, vsFloor: 0.5 } as const;
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const N = envInt('BENCH_N', 4000);
 const LANGGRAPH_N = envInt('BENCH_LANGGRAPH_N', 400);

@@ -102,3 +102,12 @@ export async function measureLevels(
   }
   return { passes, rowsWrittenPerWorkflow: rows / (options.n * options.concurrency.length) };
 }
+
+/** A positive integer from the environment variable `name`, or `fallback` when unset. */
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
