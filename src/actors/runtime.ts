@@ -242,6 +242,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     finals.set(state.id, state);
     if (finals.size > FINALS_MAX) finals.delete(finals.keys().next().value as string);
   }
+  /** The public view of each remembered final state, built once (frozen: callers share it). */
+  const finalViews = new WeakMap<ActorState, ActorView>();
+  function viewOf(state: ActorState): ActorView {
+    if (finals.get(state.id) !== state) return publicView(state);
+    let view = finalViews.get(state);
+    if (!view) finalViews.set(state, (view = Object.freeze(publicView(state))));
+    return view;
+  }
   /** Open `watch` subscriptions, ended by `endWatches` and `close`. */
   const watchers = new Set<{ stop: () => void; onEnd: (() => void) | undefined }>();
   let watching = true;
@@ -866,7 +874,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     async inspect(id, { tenantId }) {
       assertTenant(tenantId);
-      return publicView(await storedState(tenantId, id));
+      return viewOf(await storedState(tenantId, id));
     },
 
     async list(filter) {

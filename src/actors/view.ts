@@ -51,6 +51,19 @@ export function stateOf(r: ActorRecord): ActorState {
   return view;
 }
 
+const serialized = new WeakMap<ActorView, string>();
+
+/**
+ * The view as JSON. A frozen view (the runtime freezes the views of final actors, which never
+ * change again) is serialized once and the text reused; any other is serialized each time.
+ */
+export function viewJson(view: ActorView): string {
+  if (!Object.isFrozen(view)) return JSON.stringify(view);
+  let json = serialized.get(view);
+  if (json === undefined) serialized.set(view, (json = JSON.stringify(view)));
+  return json;
+}
+
 /** The public view: the state without internal marks. */
 export function publicView(s: ActorState): ActorView {
   const { appliedSeq: _applied, ...view } = s;

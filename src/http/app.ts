@@ -9,16 +9,17 @@
  * route module exports `register…Routes(app, deps)` and mounts with one line below.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { methodNotAllowed } from 'hono/method-not-allowed';
+import { TrieRouter } from 'hono/router/trie-router';
 import type { Runtime } from '../actors/index.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Stores } from '../persistence/ports.js';
-import { auth } from './auth.js';
-import { requestIds } from './headers.js';
+import { authenticator } from './auth.js';
+import { assignRequestId } from './headers.js';
 import type { AppEnv, HttpApp, RouteDeps } from './env.js';
+import { leanOpenapi } from './openapi.js';
 import { problemResponse, validationHook } from './problem.js';
-import { rateLimit, type RateLimitOptions } from './rateLimit.js';
+import { rateLimiter, type RateLimitOptions } from './rateLimit.js';
 import { registerStreamRoutes } from './stream.js';
 import { registerFileRoutes } from './files.js';
 import { registerActorRoutes } from './routes/actors.js';
@@ -53,32 +54,47 @@ export function createApp(options: AppOptions): HttpApp {
   const { logger } = options;
   const deps: RouteDeps = { runtime: options.runtime, stores: options.stores, logger, maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024 };
   const app: HttpApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  leanOpenapi(app);
 
   app.onError((err, c) => problemResponse(c, err, logger));
-  app.notFound((c) => problemResponse(c, new AppError('not-found', `No route ${c.req.method} ${c.req.path}`), logger));
-  app.use(requestIds());
-  if (logger.isLevelEnabled('debug')) {
-    app.use(async (c, next) => {
-      const t0 = performance.now();
-      await next();
-      logger.debug({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0) }, 'request');
-    });
-  }
-  app.use(
-    methodNotAllowed({
-      app,
-      onMethodNotAllowed: (c, methods) =>
-        problemResponse(c, new AppError('method-not-allowed', `${c.req.method} is not allowed here; use ${methods.join(', ')}`), logger, { allow: methods.join(', ') }),
-    }),
-  );
+  // No route matched: 405 with Allow when the path exists under other methods, else 404.
+  // (Here rather than as a middleware, which would wrap every request to act on so few.)
+  const allowed = methodsByPath(app);
+  app.notFound((c) => {
+    const methods = allowed(c.req.path);
+    if (methods.length > 0 && !methods.includes(c.req.method)) {
+      return problemResponse(c, new AppError('method-not-allowed', `${c.req.method} is not allowed here; use ${methods.join(', ')}`), logger, { allow: methods.join(', ') });
+    }
+    return problemResponse(c, new AppError('not-found', `No route ${c.req.method} ${c.req.path}`), logger);
+  });
+  const debug = logger.isLevelEnabled('debug');
+  /** `METHOD path` of the routes that need no key (health, the OpenAPI document), filled below. */
+  const publicRoutes = new Set<string>();
 
-  // Public: registered before the key check of /v1.
+  // One middleware for what every request needs (request id; under /v1 the key check and the
+  // tenant's rate limit) rather than one layer each: this runs on every request.
+  const authenticate = authenticator({ keys: options.apiKeys, localTenant: options.localTenant });
+  const limits = options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit;
+  const limit = limits ? rateLimiter(limits, logger) : null;
+  app.use(async (c, next) => {
+    assignRequestId(c);
+    const { path } = c.req;
+    if ((path === '/v1' || path.startsWith('/v1/')) && !publicRoutes.has(`${c.req.method === 'HEAD' ? 'GET' : c.req.method} ${path}`)) {
+      const tenantId = authenticate(c);
+      c.set('tenantId', tenantId);
+      const refused = limit?.(c, tenantId);
+      if (refused) return refused;
+    }
+    if (!debug) return next();
+    const t0 = performance.now();
+    await next();
+    logger.debug({ requestId: c.get('requestId'), method: c.req.method, path, status: c.res.status, ms: Math.round(performance.now() - t0) }, 'request');
+  });
+
+  const before = app.routes.length;
   registerHealthRoutes(app, deps);
   registerDocRoutes(app);
-
-  app.use('/v1/*', auth({ keys: options.apiKeys, localTenant: options.localTenant }));
-  const limits = options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit;
-  if (limits) app.use('/v1/*', rateLimit(limits, logger));
+  for (const r of app.routes.slice(before)) publicRoutes.add(`${r.method} ${r.path}`);
 
   registerActorRoutes(app, deps);
   registerIntentRoutes(app, deps);
@@ -91,4 +107,29 @@ export function createApp(options: AppOptions): HttpApp {
   registerFileDocs(app);
 
   return app;
+}
+
+/**
+ * The methods each registered path answers (GET implies HEAD), looked up by request path;
+ * built on first use, once every route is registered.
+ */
+function methodsByPath(app: HttpApp): (path: string) => string[] {
+  let router: TrieRouter<string[]> | undefined;
+  return (path) => {
+    if (!router) {
+      const byPath = new Map<string, Set<string>>();
+      for (const route of app.routes) {
+        if (route.method === 'ALL' || route.method === 'HEAD') continue;
+        const methods = byPath.get(route.path) ?? new Set<string>();
+        methods.add(route.method);
+        if (route.method === 'GET') methods.add('HEAD');
+        byPath.set(route.path, methods);
+      }
+      router = new TrieRouter<string[]>();
+      for (const [p, methods] of byPath) router.add('ALL', p, [...methods]);
+    }
+    const out = new Set<string>();
+    for (const [methods] of router.match('ALL', path)[0]) for (const m of methods) out.add(m);
+    return [...out];
+  };
 }

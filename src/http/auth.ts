@@ -4,7 +4,7 @@
  * keys configured the server (bound to loopback only) serves the single local tenant.
  */
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.js';
 import { requestHeader } from './headers.js';
 
@@ -21,13 +21,23 @@ export interface AuthOptions {
 // One-shot hashing: a third cheaper than a Hash object, and this runs on every request.
 const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
+/** Sets the caller's tenant as the `tenantId` variable, or refuses the request (`unauthorized`). */
 export function auth(options: AuthOptions): MiddlewareHandler<{ Variables: AuthVariables }> {
-  const hashed = options.keys.map((k) => ({ hash: sha256(k.key), tenantId: k.tenantId }));
+  const authenticate = authenticator(options);
   return async (c, next) => {
-    if (hashed.length === 0) {
-      c.set('tenantId', options.localTenant);
-      return next();
-    }
+    c.set('tenantId', authenticate(c));
+    return next();
+  };
+}
+
+/**
+ * The check of {@link auth} as a plain function: the caller's tenant, or an `unauthorized`
+ * error thrown. (The edge runs it inside its one per-request gate.)
+ */
+export function authenticator(options: AuthOptions): (c: Context) => string {
+  const hashed = options.keys.map((k) => ({ hash: sha256(k.key), tenantId: k.tenantId }));
+  return (c) => {
+    if (hashed.length === 0) return options.localTenant;
     const header = requestHeader(c, 'authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw new AppError('unauthorized', 'Send Authorization: Bearer <api key>');
@@ -36,7 +46,6 @@ export function auth(options: AuthOptions): MiddlewareHandler<{ Variables: AuthV
     // Compare against every key so the time taken does not tell which one matched.
     for (const k of hashed) if (timingSafeEqual(k.hash, presented)) tenantId = k.tenantId;
     if (tenantId === null) throw new AppError('unauthorized', 'Unknown API key');
-    c.set('tenantId', tenantId);
-    return next();
+    return tenantId;
   };
 }

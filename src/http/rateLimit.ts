@@ -5,7 +5,7 @@
  * `Retry-After` (whole seconds until one token is back). Buckets live in this process: with
  * several processes each applies the limit to the requests it serves.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AppEnv } from './env.js';
@@ -27,12 +27,21 @@ interface Bucket {
 
 /** A token bucket per tenant; must run after `auth` (it reads `tenantId`). */
 export function rateLimit(options: RateLimitOptions, logger: Logger): MiddlewareHandler<AppEnv> {
+  const limit = rateLimiter(options, logger);
+  return async (c, next) => limit(c, c.get('tenantId')) ?? next();
+}
+
+/**
+ * The check of {@link rateLimit} as a plain function: spends one of the tenant's tokens and
+ * answers null, or answers the 429 when none is left. (The edge runs it inside its one
+ * per-request gate.)
+ */
+export function rateLimiter(options: RateLimitOptions, logger: Logger): (c: Context, tenantId: string) => Response | null {
   const { perSecond, burst } = options;
   if (!(perSecond > 0) || !(burst >= 1)) throw new Error('rateLimit needs perSecond > 0 and burst >= 1');
   const now = options.now ?? (() => performance.now());
   const buckets = new Map<string, Bucket>();
-  return async (c, next) => {
-    const tenantId = c.get('tenantId');
+  return (c, tenantId) => {
     const t = now();
     let bucket = buckets.get(tenantId);
     if (!bucket) {
@@ -50,6 +59,6 @@ export function rateLimit(options: RateLimitOptions, logger: Logger): Middleware
       return problemResponse(c, problem, logger, { 'retry-after': String(retryAfter) });
     }
     bucket.tokens -= 1;
-    return next();
+    return null;
   };
 }
