@@ -3,8 +3,10 @@
  * JSON request bodies: content type checked (415), size bounded while reading (413), parse
  * errors typed (400). Nothing is buffered beyond the limit.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.js';
+import { requestHeader } from './headers.js';
 
 function parseJson(text: string): unknown {
   try {
@@ -28,24 +30,56 @@ export interface JsonBodyOptions {
  * route's `middleware`.
  */
 export function jsonBody(options: JsonBodyOptions): MiddlewareHandler {
-  return async (c, next) => {
+  const middleware: MiddlewareHandler = async (c, next) => {
     let text = await readJsonText(c, options.maxBytes);
     if (text === undefined) text = options.empty === undefined ? '' : JSON.stringify(options.empty);
-    else parseJson(text);
+    else parsedBodies.set(c, parseJson(text));
     // Hono caches bodies as promises (its `BodyCache` type names the resolved values).
     Object.assign(c.req.bodyCache, { text: Promise.resolve(text) });
     await next();
   };
+  return Object.assign(middleware, { [JSON_BODY]: true });
+}
+
+/** Marks the middleware {@link jsonBody} returns, so route registration can recognise it. */
+export const JSON_BODY = Symbol('jsonBody');
+
+/** Bodies {@link jsonBody} has parsed, by request (a non-empty body only). */
+const parsedBodies = new WeakMap<Context, unknown>();
+
+/** The JSON value {@link jsonBody} read for this request, or `undefined` when the body was empty. */
+export function parsedJsonBody(c: Context): unknown {
+  return parsedBodies.get(c);
 }
 
 /** The body's text (at most `maxBytes`, JSON media type checked), or `undefined` when empty. */
 async function readJsonText(c: Context, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
+  const declared = Number(requestHeader(c, 'content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw new AppError('payload-too-large', `Request body is larger than ${maxBytes} bytes`);
   }
+  const chunks = await readBounded(c, maxBytes);
+  if (chunks.length === 0) return undefined;
+  const type = (requestHeader(c, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new AppError('unsupported-media-type', 'Send JSON with Content-Type: application/json');
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const tooLarge = (maxBytes: number) => new AppError('payload-too-large', `Request body is larger than ${maxBytes} bytes`);
+
+/**
+ * The body's chunks, at most `maxBytes` in all. Under Node the request stream is read as it
+ * is (the WHATWG `Request` and `ReadableStream` the adapter would otherwise build around it
+ * cost more than reading a small body); on overflow reading stops, the rest is never read
+ * and the 413 closes the connection. Elsewhere the standard body stream is read.
+ */
+async function readBounded(c: Context, maxBytes: number): Promise<Uint8Array[]> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming && !incoming.readableDidRead && !incoming.readableEnded) return readIncoming(incoming, maxBytes);
   const body = c.req.raw.body;
-  if (!body) return undefined;
+  if (!body) return [];
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
@@ -55,14 +89,36 @@ async function readJsonText(c: Context, maxBytes: number): Promise<string | unde
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
-      throw new AppError('payload-too-large', `Request body is larger than ${maxBytes} bytes`);
+      throw tooLarge(maxBytes);
     }
-    chunks.push(value);
+    if (value.byteLength > 0) chunks.push(value);
   }
-  if (size === 0) return undefined;
-  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type !== 'application/json' && !type.endsWith('+json')) {
-    throw new AppError('unsupported-media-type', 'Send JSON with Content-Type: application/json');
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return chunks;
+}
+
+function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const done = (error?: Error) => {
+      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (error) reject(error);
+      else resolve(chunks);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        incoming.pause();
+        done(tooLarge(maxBytes));
+        return;
+      }
+      if (chunk.byteLength > 0) chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    const onError = (e: Error) => done(new AppError('malformed-json', `Request body could not be read: ${e.message}`));
+    const onClose = () => {
+      if (!incoming.readableEnded) done(new AppError('malformed-json', 'The request body ended early'));
+    };
+    incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
