@@ -325,12 +325,18 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     }
   }
 
-  /** Inserts an actor with its lease (and the claim of its first epoch); a replay finds them there. */
+  /**
+   * Inserts an actor with its lease; a replay finds them there. Its first epoch needs no
+   * claim document: claims race for the epoch after the one a lease shows, and fencing checks
+   * look for the epoch after the holder's, so nothing ever reads the claim of a first epoch.
+   * Two round trips: the lease before the actor (a stored actor always has one, so a crash in
+   * between leaves nothing a claim could miss), then the actor and its first history entry
+   * (an entry whose actor insert failed is never read: the actor document is the tenant check
+   * of every history read).
+   */
   async function insertActor(doc: ActorDoc): Promise<void> {
-    await insertIgnoringDuplicate(claims, { _id: claimId(doc._id, doc.epoch), ownerId: doc.ownerId ?? '', at: now() });
     await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil: doc.leaseUntil, final: doc.final });
-    await insertIgnoringDuplicate(actors, doc);
-    await record(doc._id, doc.version, changeOf(doc));
+    await Promise.all([insertIgnoringDuplicate(actors, doc), record(doc._id, doc.version, changeOf(doc))]);
   }
 
   /** Appends a history entry (best effort: see the module comment) and prunes past the bound. */
@@ -386,9 +392,9 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * The actor's mailbox entries after `afterSeq`, in order, read by `_id` in growing windows
    * of concurrent point lookups up to the first number missing (the entries are dense).
    */
-  async function entriesAfter(actorId: string, afterSeq: number, filter: Document = {}): Promise<MailboxDoc[]> {
+  async function entriesAfter(actorId: string, afterSeq: number, filter: Document = {}, firstWindow = 2): Promise<MailboxDoc[]> {
     const out: MailboxDoc[] = [];
-    for (let next = afterSeq + 1, window = 2; ; next += window, window = Math.min(2 * window, WALK_WINDOW)) {
+    for (let next = afterSeq + 1, window = firstWindow; ; next += window, window = Math.min(2 * window, WALK_WINDOW)) {
       const docs = await Promise.all(Array.from({ length: window }, (_, i) => mailbox.findOne({ _id: mailboxId(actorId, next + i), ...filter })));
       for (const d of docs) {
         if (!d) {
@@ -503,7 +509,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
   /** Refuses the pending events of a final actor beyond its mark, and moves the mark past them. */
   async function refuseRest(actorId: string, afterSeq: number): Promise<void> {
-    const left = (await entriesAfter(actorId, afterSeq)).filter((m) => m.outcome === 'pending');
+    // Usually nothing is left: one lookup says so.
+    const left = (await entriesAfter(actorId, afterSeq, {}, 1)).filter((m) => m.outcome === 'pending');
     if (left.length === 0) return;
     const error = endedBeforeApplied(actorId);
     for (let i = 0; i < left.length; i += OUTCOME_BATCH) {
@@ -716,7 +723,9 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         await versions.deleteOne({ _id: versionId(id, expectedVersion + 1), ownerId: owner.ownerId, epoch: owner.epoch });
         await throwWhyNot(id, owner, expectedVersion);
       }
-      // Independent writes after the one that counts: one round trip for both.
+      // Independent writes after the one that counts, in one round trip: the history entry,
+      // the outcome copies and, for a final commit, the lease and version rights let go and
+      // the refusal of whatever was left in the mailbox.
       await Promise.all([
         record(id, expectedVersion + 1, {
           status: patch.status,
@@ -731,15 +740,13 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
         // The rights to write the versions before are spent (a range read in Go on FerretDB, so
         // only now and then).
-        (expectedVersion + 1) % VERSION_SWEEP === 0 ? versions.deleteMany({ actorId: id, version: { $lte: expectedVersion } }) : undefined,
+        !final && (expectedVersion + 1) % VERSION_SWEEP === 0 ? versions.deleteMany({ actorId: id, version: { $lte: expectedVersion } }) : undefined,
+        final ? versions.deleteMany({ actorId: id }) : undefined,
+        // The lease turns final before the mailbox is read: an appender inserts its entry,
+        // then reads the lease; one of the two sees the other's write, so no entry is left
+        // pending.
+        final ? leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }).then(() => refuseRest(id, patch.appliedSeq)) : undefined,
       ]);
-      if (final) {
-        await Promise.all([
-          leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }),
-          versions.deleteMany({ actorId: id }),
-        ]);
-        await refuseRest(id, patch.appliedSeq);
-      }
       return expectedVersion + 1;
     },
 
