@@ -68,6 +68,8 @@ describe('request validation', () => {
       for (const c of cases) {
         const res = await send(c);
         expect(res.status, c.name).toBe(c.status);
+        // Exactly one request id on every answer (a repeated header would read "a, b").
+        expect(res.headers.get('x-request-id'), c.name).toMatch(/^[\w\-=]{8,}$/);
         if (c.status >= 400) {
           const body = await problem(res);
           expect(body.code, c.name).toBe(c.code);
@@ -78,4 +80,12 @@ describe('request validation', () => {
       expect((await t.h.runtime.list({ tenantId: 'alpha', limit: 10 })).items).toEqual([]);
     });
   }
+
+  it('answers with the client\'s own request id over a real socket, once, on success and on refusal', async () => {
+    for (const path of ['/v1/actors', '/v1/actors/nope', '/v1/openapi.json']) {
+      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${KEY_A}`, 'x-request-id': 'client-id-42' } });
+      expect(res.headers.get('x-request-id'), path).toBe('client-id-42');
+      await res.body?.cancel();
+    }
+  });
 });
