@@ -68,8 +68,8 @@ export function createApp(options: AppOptions): HttpApp {
     return problemResponse(c, new AppError('not-found', `No route ${c.req.method} ${c.req.path}`), logger);
   });
   const debug = logger.isLevelEnabled('debug');
-  /** `METHOD path` of the routes that need no key (health, the OpenAPI document), filled below. */
-  const publicRoutes = new Set<string>();
+  /** Path -> methods of the routes that need no key (health, the OpenAPI document), filled below. */
+  const publicRoutes = new Map<string, Set<string>>();
 
   // One middleware for what every request needs (request id; under /v1 the key check and the
   // tenant's rate limit) rather than one layer each: this runs on every request.
@@ -79,7 +79,7 @@ export function createApp(options: AppOptions): HttpApp {
   app.use(async (c, next) => {
     assignRequestId(c);
     const { path } = c.req;
-    if ((path === '/v1' || path.startsWith('/v1/')) && !publicRoutes.has(`${c.req.method === 'HEAD' ? 'GET' : c.req.method} ${path}`)) {
+    if ((path === '/v1' || path.startsWith('/v1/')) && !publicRoutes.get(path)?.has(c.req.method === 'HEAD' ? 'GET' : c.req.method)) {
       const tenantId = authenticate(c);
       c.set('tenantId', tenantId);
       const refused = limit?.(c, tenantId);
@@ -94,7 +94,7 @@ export function createApp(options: AppOptions): HttpApp {
   const before = app.routes.length;
   registerHealthRoutes(app, deps);
   registerDocRoutes(app);
-  for (const r of app.routes.slice(before)) publicRoutes.add(`${r.method} ${r.path}`);
+  for (const r of app.routes.slice(before)) publicRoutes.set(r.path, (publicRoutes.get(r.path) ?? new Set()).add(r.method));
 
   registerActorRoutes(app, deps);
   registerIntentRoutes(app, deps);
