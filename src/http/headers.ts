@@ -3,12 +3,12 @@
  * Request headers read without building a WHATWG `Headers` object. Under
  * `@hono/node-server` the request is lazy: the first `c.req.header()` copies every incoming
  * header into `Headers`, which costs more than most routes of this edge. The auth and
- * request-id middleware run on every request, so they read Node's parsed headers directly
+ * request-id code run on every request, so they read Node's parsed headers directly
  * when the server is Node's, and fall back to `c.req.header()` anywhere else (tests calling
  * `app.request`, other runtimes).
  */
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 
 /** The value of request header `name` (lower case), or `undefined`. */
 export function requestHeader(c: Context, name: string): string | undefined {
@@ -51,22 +51,15 @@ function writeHeadWithId(this: WithId, statusCode: number, reason?: string | Out
 }
 
 /**
- * Gives every request an id (`requestId` variable, `X-Request-Id` answer header): the
- * client's own `X-Request-Id` when it is a short token, else a random UUID.
+ * Gives the request an id (`requestId` variable, `X-Request-Id` answer header): the client's
+ * own `X-Request-Id` when it is a short token, else a random UUID. The edge's gate calls it
+ * first on every request.
  *
  * Under Node the header goes into the head the `ServerResponse` writes (see
  * {@link writeHeadWithId}), whichever way the answer is written, streams included:
  * `c.header()` would give every answer a WHATWG `Headers` object, which the adapter then
  * converts back, on every request.
  */
-export function requestIds(): MiddlewareHandler<{ Variables: { requestId: string } }> {
-  return async (c, next) => {
-    assignRequestId(c);
-    await next();
-  };
-}
-
-/** What {@link requestIds} does, as a plain function (the edge runs it inside its one gate). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app whose variables include requestId
 export function assignRequestId(c: Context<any>): void {
   const sent = requestHeader(c, 'x-request-id');

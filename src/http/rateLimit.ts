@@ -5,10 +5,9 @@
  * `Retry-After` (whole seconds until one token is back). Buckets live in this process: with
  * several processes each applies the limit to the requests it serves.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { AppEnv } from './env.js';
 import { problemResponse } from './problem.js';
 
 export interface RateLimitOptions {
@@ -25,16 +24,9 @@ interface Bucket {
   at: number;
 }
 
-/** A token bucket per tenant; must run after `auth` (it reads `tenantId`). */
-export function rateLimit(options: RateLimitOptions, logger: Logger): MiddlewareHandler<AppEnv> {
-  const limit = rateLimiter(options, logger);
-  return async (c, next) => limit(c, c.get('tenantId')) ?? next();
-}
-
 /**
- * The check of {@link rateLimit} as a plain function: spends one of the tenant's tokens and
- * answers null, or answers the 429 when none is left. (The edge runs it inside its one
- * per-request gate.)
+ * A token bucket per tenant: spends one of the tenant's tokens and answers null, or answers
+ * the 429 when none is left. The edge's gate calls it after the key check.
  */
 export function rateLimiter(options: RateLimitOptions, logger: Logger): (c: Context, tenantId: string) => Response | null {
   const { perSecond, burst } = options;
