@@ -18,24 +18,19 @@ function parseJson(text: string): unknown {
 
 export interface JsonBodyOptions {
   maxBytes: number;
-  /** The body assumed when the request has none; without it an empty body is left empty. */
-  empty?: unknown;
 }
 
 /**
  * Route middleware that reads the JSON body (at most `maxBytes`, else 413
  * `payload-too-large`; a non-empty body must be JSON, else 415 `unsupported-media-type`;
- * unparsable JSON is 400 `malformed-json`) and leaves its text in Hono's body cache, so the
- * route's zod validator parses it from memory. It must run before the validator: it is the
- * route's `middleware`.
+ * unparsable JSON is 400 `malformed-json`) and keeps the parsed value for the route's
+ * validation ({@link parsedJsonBody}, read by `http/openapi.ts`). It must run before the
+ * validation: it is the route's `middleware`.
  */
 export function jsonBody(options: JsonBodyOptions): MiddlewareHandler {
   const middleware: MiddlewareHandler = async (c, next) => {
-    let text = await readJsonText(c, options.maxBytes);
-    if (text === undefined) text = options.empty === undefined ? '' : JSON.stringify(options.empty);
-    else parsedBodies.set(c, parseJson(text));
-    // Hono caches bodies as promises (its `BodyCache` type names the resolved values).
-    Object.assign(c.req.bodyCache, { text: Promise.resolve(text) });
+    const text = await readJsonText(c, options.maxBytes);
+    if (text !== undefined) parsedBodies.set(c, parseJson(text));
     await next();
   };
   return Object.assign(middleware, { [JSON_BODY]: true });
@@ -52,12 +47,12 @@ export function parsedJsonBody(c: Context): unknown {
   return parsedBodies.get(c);
 }
 
+const tooLarge = (maxBytes: number) => new AppError('payload-too-large', `Request body is larger than ${maxBytes} bytes`);
+
 /** The body's text (at most `maxBytes`, JSON media type checked), or `undefined` when empty. */
 async function readJsonText(c: Context, maxBytes: number): Promise<string | undefined> {
   const declared = Number(requestHeader(c, 'content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    throw new AppError('payload-too-large', `Request body is larger than ${maxBytes} bytes`);
-  }
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   const chunks = await readBounded(c, maxBytes);
   if (chunks.length === 0) return undefined;
   const type = (requestHeader(c, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -66,8 +61,6 @@ async function readJsonText(c: Context, maxBytes: number): Promise<string | unde
   }
   return Buffer.concat(chunks).toString('utf8');
 }
-
-const tooLarge = (maxBytes: number) => new AppError('payload-too-large', `Request body is larger than ${maxBytes} bytes`);
 
 /**
  * The body's chunks, at most `maxBytes` in all. Under Node the request stream is read as it

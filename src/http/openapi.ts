@@ -13,7 +13,8 @@
  * are read from Node's parsed request headers; the body is the value the route's
  * {@link jsonBody} middleware already parsed (an empty body validates as `{}` when the body
  * is required, and is `{}` unvalidated when it is optional, as with the library). Routes
- * with cookies, another media type or no `jsonBody` middleware keep the library's validators.
+ * with cookies or another media type keep the library's validators (and must not use
+ * `jsonBody`, which consumes the body).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -44,6 +45,8 @@ interface Part {
   /** json only: validate `{}` when the body is empty (a required body). */
   required?: boolean;
 }
+
+const isJsonBody = (m: MiddlewareHandler): boolean => (m as { [JSON_BODY]?: boolean })[JSON_BODY] === true;
 
 const isZod = (x: unknown): x is ZodType => typeof x === 'object' && x !== null && typeof (x as { safeParse?: unknown }).safeParse === 'function';
 
@@ -102,7 +105,7 @@ function jsonPart(route: RouteShape, middleware: readonly MiddlewareHandler[]): 
   const types = Object.keys(body.content ?? {});
   const schema = body.content?.['application/json']?.schema;
   if (types.length !== 1 || !isZod(schema)) return undefined;
-  if (!middleware.some((m) => (m as { [JSON_BODY]?: boolean })[JSON_BODY])) return undefined;
+  if (!middleware.some(isJsonBody)) return undefined;
   return { target: 'json', schema, required: body.required === true };
 }
 
@@ -118,6 +121,8 @@ export function leanOpenapi(app: HttpApp): void {
     const json = jsonPart(route, before);
     const r = route.request;
     if (hook !== undefined || r?.cookies || json === undefined || (r?.headers && !isZod(r.headers))) {
+      // The library's validators read the body themselves; after jsonBody it is consumed.
+      if (before.some(isJsonBody)) throw new Error(`${route.method} ${route.path}: a jsonBody route must be one validateParts can take`);
       return (inherited as (...args: unknown[]) => HttpApp)(route, handler, hook);
     }
     if (!hide) app.openAPIRegistry.registerPath(definition as Parameters<HttpApp['openAPIRegistry']['registerPath']>[0]);

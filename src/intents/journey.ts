@@ -26,7 +26,7 @@ import {
 import { DEFAULT_BPMN_MAX_BYTES } from '../realms/journey/import.js';
 import { restrictToProcess, workflowSummary, type ProcessModel } from '../realms/journey/model.js';
 import { generateSop } from '../realms/journey/sop.js';
-import { loadWorkflow, type LoadedWorkflow } from '../realms/journey/source.js';
+import { loadWorkflow, type LoadedWorkflow, type WorkflowIn } from '../realms/journey/source.js';
 import type { CoexistenceAnalysis, CoexistenceBlueprint, Workflow } from '../realms/journey/types.js';
 import { summarizeFlowSpec, writeBpmn } from '../realms/journey/write/index.js';
 import type { IntentContext, IntentDefinition } from './registry.js';
@@ -73,6 +73,23 @@ async function workflowOf(ctx: IntentContext, loaded: LoadedWorkflow, refs: Arti
   return ref.id;
 }
 
+/**
+ * What the intents that take a `WorkflowIn` start with: the grant checked, the workflow
+ * loaded, and its id (a `workflow` artifact stored first, and listed in `refs`, when the
+ * input was an uploaded file).
+ */
+async function openWorkflow(
+  ctx: IntentContext,
+  input: WorkflowIn,
+  contract: GrantedContract,
+): Promise<{ loaded: LoadedWorkflow; refs: ArtifactRef[]; workflowId: string }> {
+  assertGranted(contract, { realm: 'journey' });
+  const loaded = await loadWorkflow(deps(ctx), ctx.tenantId, input, contract);
+  const refs: ArtifactRef[] = [];
+  const workflowId = await workflowOf(ctx, loaded, refs);
+  return { loaded, refs, workflowId };
+}
+
 /** The imported model, or only the process the intent named (`WorkflowIn.processId`). */
 function modelOf(loaded: LoadedWorkflow): ProcessModel {
   return loaded.processId === undefined ? loaded.imported.model : restrictToProcess(loaded.imported.model, loaded.processId);
@@ -94,10 +111,7 @@ export const generateSopIntent: IntentDefinition<z.infer<typeof GenerateSopParam
   description: 'Turns a BPMN workflow into a structured SOP (roles, numbered steps, decisions, exceptions) with Markdown.',
   params: GenerateSopParams,
   async handler(ctx, params, contract) {
-    assertGranted(contract, { realm: 'journey' });
-    const loaded = await loadWorkflow(deps(ctx), ctx.tenantId, params.workflow, contract);
-    const refs: ArtifactRef[] = [];
-    const workflowId = await workflowOf(ctx, loaded, refs);
+    const { loaded, refs, workflowId } = await openWorkflow(ctx, params.workflow, contract);
     const sop = generateSop(loaded.imported.model, { processId: loaded.processId, warnings: loaded.imported.warnings });
     refs.push(await ctx.emit('sop', sop, { inputs: [workflowId], fileIds: [loaded.fileId] }));
     return refs;
@@ -112,10 +126,7 @@ export const analyzeCoexistenceIntent: IntentDefinition<z.infer<typeof AnalyzePa
   description: 'Classifies each task of a workflow as AI-suitable, human-required or hybrid, with reasons and the optimisation potential.',
   params: AnalyzeParams,
   async handler(ctx, params, contract) {
-    assertGranted(contract, { realm: 'journey' });
-    const loaded = await loadWorkflow(deps(ctx), ctx.tenantId, params.workflow, contract);
-    const refs: ArtifactRef[] = [];
-    const workflowId = await workflowOf(ctx, loaded, refs);
+    const { loaded, refs, workflowId } = await openWorkflow(ctx, params.workflow, contract);
     const analysis = analyzeCoexistence(modelOf(loaded), { workflowId });
     refs.push(await ctx.emit('coexistenceAnalysis', withProcess(analysis, loaded), { inputs: [workflowId], fileIds: [loaded.fileId] }));
     return refs;
@@ -184,10 +195,7 @@ export const optimizeWorkflowIntent: IntentDefinition<z.infer<typeof OptimizePar
   description: 'Analyses a workflow and recommends optimisations (automate, merge hand-offs, parallelise, remove waits, add escalations); optionally builds the blueprint.',
   params: OptimizeParams,
   async handler(ctx, params, contract) {
-    assertGranted(contract, { realm: 'journey' });
-    const loaded = await loadWorkflow(deps(ctx), ctx.tenantId, params.workflow, contract);
-    const refs: ArtifactRef[] = [];
-    const workflowId = await workflowOf(ctx, loaded, refs);
+    const { loaded, refs, workflowId } = await openWorkflow(ctx, params.workflow, contract);
     const model = modelOf(loaded);
     const analysis = analyzeCoexistence(model, { workflowId, recommendations: true });
     const ref = await ctx.emit('coexistenceAnalysis', withProcess(analysis, loaded), { inputs: [workflowId], fileIds: [loaded.fileId] });

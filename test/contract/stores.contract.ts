@@ -13,6 +13,7 @@ import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError, isAppError } from '../../src/errors.js';
 import { newId } from '../../src/ids.js';
+import { actorRecord as baseRecord } from '../persistence/fixtures/actorRecord.js';
 import { permissiveContractId, permissiveMvpContract, type BoundaryContract } from '../../src/machines/contract.js';
 import type {
   ActorRecord,
@@ -50,33 +51,14 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
   return 'resolved';
 }
 
+/** The suite's actor: an execution of `parse_content` at its contract state (see {@link baseRecord}). */
 function actorRecord(tenantId: string, overrides: Partial<ActorRecord> = {}): ActorRecord {
-  const at = iso(Date.now());
-  return {
-    id: newId('exe'),
-    tenantId,
-    kind: 'execution',
-    status: 'running',
+  return baseRecord(tenantId, {
     value: 'contract',
     tags: ['contract'],
-    machineId: 'execution',
-    machineVersion: 1,
-    snapshot: null,
     input: { intent: 'parse_content', params: { fileId: 'fil_0000000000' } },
-    contractId: null,
-    output: null,
-    error: null,
-    timers: [],
-    version: 0,
-    appliedSeq: 0,
-    lastSeq: 0,
-    ownerId: null,
-    leaseUntil: 0,
-    epoch: 0,
-    createdAt: at,
-    updatedAt: at,
     ...overrides,
-  };
+  });
 }
 
 function commitPatch(overrides: Partial<CommitPatch> = {}): CommitPatch {

@@ -1,44 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/app.js';
-import { silentLogger } from '../../src/logger.js';
-import { harness, type Harness } from '../actors/helpers.js';
+import { httpHarness, KEY_B, problem, type HttpHarness } from './helpers.js';
 
-let h: Harness;
-let app: ReturnType<typeof createApp>;
-const KEY_A = 'key-alpha-0001';
-const KEY_B = 'key-bravo-0002';
+let t: HttpHarness;
+let h: HttpHarness['h'];
 
+// The app with its default rate limit (the shared harness turns it off).
 beforeEach(async () => {
-  h = await harness();
-  app = createApp({
-    runtime: h.runtime,
-    stores: h.stores,
-    logger: silentLogger(),
-    apiKeys: [
-      { key: KEY_A, tenantId: 'alpha' },
-      { key: KEY_B, tenantId: 'bravo' },
-    ],
-    localTenant: 'local',
-    maxBodyBytes: 64 * 1024,
-  });
+  t = await httpHarness({ rateLimit: undefined });
+  h = t.h;
 });
-afterEach(async () => h.cleanup());
+afterEach(async () => t.cleanup());
 
-function req(path: string, init: { method?: string; body?: string; key?: string | null; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  if (init.key !== null) headers.authorization = `Bearer ${init.key ?? KEY_A}`;
-  if (init.body !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
-  return app.request(path, { method: init.method ?? 'GET', headers, body: init.body ?? null });
-}
-
-async function problem(res: Response) {
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
-  const body = (await res.json()) as { type: string; code: string; status: number; detail: string; errors?: { path: string }[] };
-  expect(body.type).toBe(`urn:symphainy:problem:${body.code}`);
-  expect(body.status).toBe(res.status);
-  expect(JSON.stringify(body)).not.toMatch(/\bat .*\.ts:\d+/);
-  return body;
-}
+const req: HttpHarness['req'] = (path, init) => t.req(path, init);
 
 async function storeCounts() {
   const actors = await h.stores.actors.list({ tenantId: 'alpha', limit: 1000 });

@@ -43,7 +43,7 @@ export function intentRoutes(deps: Pick<RouteDeps, 'maxBodyBytes'>) {
         'Parameters are validated before anything is stored. With `waitFor=done` the answer is 200 with the actor view once it is final (done, failed, rejected or stopped: read `status`), or 408 `wait-timeout`; a retry with the same Idempotency-Key re-attaches to the same execution.',
       operationId: 'runIntent',
       security: BEARER,
-      middleware: [jsonBody({ maxBytes: deps.maxBodyBytes, empty: {} })] as const,
+      middleware: [jsonBody({ maxBytes: deps.maxBodyBytes })] as const,
       request: { params: IntentParams, query: IntentQuery, headers: IdempotencyHeaders, body: jsonRequest(IntentParamsBody, false) },
       responses: {
         202: jsonResponse(SpawnedSchema, 'Stored and started (no waitFor, or waitFor=applied)'),

@@ -19,7 +19,7 @@ import { ALL_FORMATS, DATE_FORMATS, NO_MATCH, SENTINEL, keyToIso } from './dates
 import { FNV_PRIME, H1_SEED, H2_SEED, M2_PRIME, fmix32 } from './hash.js';
 import { createHeavyTable, detach, heavyAdd, heavyTop, type HeavyTable } from './heavy.js';
 import { createHll, hllAdd, hllEstimate, type HyperLogLog } from './hll.js';
-import { detectPii } from './pii.js';
+import { detectPii, type PiiCounts } from './pii.js';
 import { splitName } from '../embeddings/tokens.js';
 import type { Cell, ColumnProfile, InferredType } from './types.js';
 
@@ -33,7 +33,8 @@ const HEAVY_CAPACITY = 1024;
 const SHAPE_CAPACITY = 128;
 const NF = DATE_FORMATS.length;
 
-export interface ColumnState {
+/** The PII shape counts ({@link PiiCounts}) are part of the state. */
+export interface ColumnState extends PiiCounts {
   readonly name: string;
   readonly index: number;
   nonNull: number;
@@ -48,14 +49,6 @@ export interface ColumnState {
   maxFrac: number;
   boolWord: number;
   bit: number;
-  emailLike: number;
-  ssnLike: number;
-  ssnDashed: number;
-  phoneLike: number;
-  phoneFormatted: number;
-  nameLike: number;
-  addressLike: number;
-  withLetters: number;
   withDigits: number;
   withSpaces: number;
   numMin: number;

@@ -17,11 +17,8 @@
 import { splitName } from '../embeddings/tokens.js';
 import type { InferredType, PiiFlag, PiiKind } from './types.js';
 
-/** Value-shape counts gathered by the column scan. */
-export interface PiiEvidence {
-  name: string;
-  nonNull: number;
-  inferredType: InferredType;
+/** How many of a column's values have each PII-like shape (counted by the column scan). */
+export interface PiiCounts {
   emailLike: number;
   ssnLike: number;
   ssnDashed: number;
@@ -30,6 +27,13 @@ export interface PiiEvidence {
   nameLike: number;
   addressLike: number;
   withLetters: number;
+}
+
+/** Value-shape counts gathered by the column scan, with the column they describe. */
+export interface PiiEvidence extends PiiCounts {
+  name: string;
+  nonNull: number;
+  inferredType: InferredType;
 }
 
 const CUES: Record<PiiKind, readonly string[]> = {
