@@ -2,45 +2,41 @@
  * @module persistence/mongo/actorStore
  * `ActorStore` on MongoDB without transactions or change streams, and without relying on an
  * update being atomic against another update of the same document: FerretDB v1 rewrites a
- * whole document per update without a lock, so two concurrent updates of one document can
+ * whole document per update without a lock (it reads the documents the filter matches, then
+ * writes each back by `_id`), so two updates of one document that overlap on the server can
  * lose one (seen here: concurrent `$inc`s lost, a compare-and-set "won" twice). What is
  * atomic everywhere is a unique `_id` on insert, so:
  *
- * - every document has one writer at a time: `actors` (the snapshot) by the holder of its
- *   next version (below); `leases` (owner, epoch, lease end) by the owner, or by the one
- *   process that won the takeover; a mailbox entry by its appender, then its owner;
+ * - every document has one writer at a time: `actors` (the snapshot) by its owner;
+ *   `leases` (owner, epoch, lease end) by the owner, or by the one process that won the
+ *   takeover; a mailbox entry by its appender, then its owner;
  * - decisions that several processes race for are inserts: a takeover inserts
  *   `claims/<actor>:<epoch>` (one winner per epoch), an event inserts `mailbox/<actor>:<seq>`
  *   one past a number the mailbox holds (a loser searches the head and retries), so the
- *   numbers are dense and the mailbox is read by `_id` alone (see {@link mailboxId}); an idempotency key
- *   inserts `idempotency/<tenant>|<scope>|<key>`;
- * - the actor document has one writer per version: whoever inserted `versions/<actor>:<v+1>`
- *   writes it while it is at version `v`. A commit takes the version after its expected one,
- *   after checking that no later epoch was claimed (`lease-lost` otherwise), then writes a
- *   compare-and-set on `version`, `ownerId` and `epoch`. A takeover, once its claim won the
- *   epoch, takes the next version too for the time of its write of the new owner and epoch
- *   (which keeps the version): a former owner's commit either took that version first (the
- *   claim then leaves the actor for a later claim, or waits, until that write has landed, and
- *   continues from it) or finds it taken and is refused, so the two writes never interleave.
- *   After it, the former owner's compare-and-set cannot match (it names the old epoch), so the
- *   new owner's commit takes a version held under an older epoch from its holder. A version
- *   taken and never written (its writer died or stalled in between) is released after
- *   `abandonedWriteMs`; the late write, if it comes, then fails its compare-and-set on epoch.
- *   The one window left is that late write being processed by the server at the very moment
- *   of the takeover's write, seconds after it was due.
+ *   numbers are dense and the mailbox is read by `_id` alone (see {@link mailboxId}); an
+ *   idempotency key inserts `idempotency/<tenant>|<scope>|<key>`;
+ * - a commit is one compare-and-set on `version`, `ownerId` and `epoch`. Within an epoch its
+ *   owner is the document's only writer, one commit at a time. Across epochs, a takeover
+ *   writes the new owner and epoch (keeping the version); once that write has landed, a
+ *   former owner's compare-and-set cannot match. The one overlap left is a former owner's
+ *   update that the server had already read the document for when the takeover's write
+ *   landed, and writes back after it (MongoDB itself serializes the two; FerretDB does
+ *   not). So a takeover waits `takeoverSettleMs` after its write, longer than the server
+ *   takes for one command, and reads the document again before it hands the actor to its
+ *   owner: if such a write landed, the former owner's commit came first after all, and the
+ *   takeover writes again from it. No commit of the new owner is made before that read.
  *
  * `lastSeq` and the lease (owner, epoch, end) are read live by `get`, `list` and `claim`, from
  * the mailbox head and the `leases` document. Outcomes of a commit are repeated on the actor
  * document and copied into the mailbox after it, so a crash in between is repaired by the next
  * claim.
  *
- * Snapshot history: one insert of `history/<actor>:<version>` after the write that made the
- * version (a repeat is a no-op), then, once the actor passes `historyMax` versions, a delete
- * of the entry `historyMax` versions older (by `_id`), and every `historyMax` versions one
- * range delete of any older ones left. The insert is best effort: failing it must not fail a commit
- * that already landed (the owner would take its own version for a conflict and drop the
- * actor); a missing entry is re-inserted from the actor document by the next claim, and a
- * reader ends with the record's current state anyway.
+ * Snapshot history lives in the actor document, written by the same insert or
+ * compare-and-set as the version it records: `hist.h<version % historyMax>` holds the entry
+ * of the newest version in that slot, so the document keeps the newest `historyMax` entries
+ * with nothing to prune, and a reader takes the ones within `historyMax` of the document's
+ * version (a slot left from a larger `historyMax` is ignored). Reads of the rest of the actor
+ * leave the field out.
  */
 import type { Collection, Db, Document } from 'mongodb';
 import { AppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
@@ -59,7 +55,7 @@ import {
   type Page,
   type SnapshotChange,
 } from '../ports.js';
-import { assertDocumentFits, isDuplicateKeyError } from './guard.js';
+import { assertDocumentFits, isDuplicateKeyError, MAX_DOCUMENT_BYTES } from './guard.js';
 import { ensureIndexes } from './indexes.js';
 
 interface ActorDoc {
@@ -87,7 +83,41 @@ interface ActorDoc {
   createdAt: string;
   updatedAt: string;
   outcomes: { seq: number; outcome: 'applied' | 'refused'; error: string }[];
+  /** The newest snapshot history entries, slot `h<version % ring>` (see the module comment). */
+  hist: Record<string, HistItem>;
 }
+
+/** One history entry in an actor document. */
+interface HistItem {
+  v: number;
+  at: string;
+  /**
+   * The {@link SnapshotChange}, as JSON; `null` when it was larger than an actor document
+   * keeps inline, and is in `history/<actor>:<version>` instead.
+   */
+  view: string | null;
+}
+
+/** `history/<actor>:<version>`: an entry older than the ring, or too large for it. */
+interface HistDoc {
+  _id: string;
+  actorId: string;
+  v: number;
+  at: string;
+  view: string;
+}
+
+/** Newest history entries an actor document keeps inline (fewer when `historyMax` is). */
+const HIST_RING = 8;
+/** Every this many versions past `historyMax`, a commit deletes its actor's entries that fell out. */
+const HIST_SWEEP = 16;
+/**
+ * What the history slots of one actor document may take together, in bytes: each entry is
+ * kept inline up to `HIST_BYTES_MAX / ring`, a larger one is stored on its own. The rest of
+ * the document is checked against the limit minus this.
+ */
+const HIST_BYTES_MAX = 1024 * 1024;
+const SNAPSHOT_BYTES_MAX = MAX_DOCUMENT_BYTES - HIST_BYTES_MAX;
 
 interface LeaseDoc {
   _id: string;
@@ -95,22 +125,6 @@ interface LeaseDoc {
   epoch: number;
   leaseUntil: number;
   final: boolean;
-}
-
-/**
- * `versions/<actor>:<version>`: the right to write the actor document while it is at
- * `version - 1`, held by one writer (the insert decides): the owner committing that version,
- * or, for the time of its write of owner and epoch (which keeps the version), the process
- * taking the actor over.
- */
-interface VersionDoc {
-  _id: string;
-  actorId: string;
-  version: number;
-  ownerId: string;
-  epoch: number;
-  /** When it was taken (the taker's clock), epoch ms. */
-  at: number;
 }
 
 interface MailboxDoc {
@@ -123,16 +137,6 @@ interface MailboxDoc {
   outcome: MailboxEntry['outcome'];
   error: string;
   idemKey: string | null;
-}
-
-interface HistoryDoc {
-  /** `<actor>:<version>`: one entry per version, whoever writes it. */
-  _id: string;
-  actorId: string;
-  version: number;
-  at: string;
-  /** The {@link SnapshotChange}, as JSON. */
-  view: string;
 }
 
 interface IdemDoc {
@@ -155,23 +159,33 @@ export interface MongoActorStoreOptions {
   /** Snapshot history entries kept per actor. @defaultValue {@link DEFAULT_HISTORY_MAX} */
   historyMax?: number;
   /**
-   * A takeover waits this long, from when a former owner took the actor's next version, for
-   * that owner's write to land; past it the writer is taken for dead (or stalled) and its
-   * write, should it still come, finds the document taken over. Milliseconds.
-   * @defaultValue 2000
+   * A takeover waits this long after its write of the new owner and epoch before it reads the
+   * actor document again (see the module comment): longer than the server takes for one
+   * command. Once per `claim` call, however many actors it takes over. Milliseconds.
+   * @defaultValue 250
    */
-  abandonedWriteMs?: number;
+  takeoverSettleMs?: number;
 }
 
 const OUTCOME_BATCH = 50;
 /** Actors one `claim` takes over at once (the pool holds 10 connections, shared with the rest). */
 const CLAIM_CONCURRENCY = 8;
-/** Every this many versions a commit deletes the spent rights to write its actor's earlier versions. */
-const VERSION_SWEEP = 16;
+/** Times a takeover is read again after its write before its actor is left to a later claim. */
+const SETTLE_ROUNDS = 3;
 /** Most mailbox point lookups one read sends at once (the pool holds 10 connections). */
 const WALK_WINDOW = 8;
 /** Actors whose mailbox head a store remembers (a hint; forgotten all at once past this). */
 const KNOWN_SEQ_MAX = 10_000;
+
+/** Runs `work` on every item, at most `width` at a time. */
+async function inBatches<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) await work(items[i] as T);
+    }),
+  );
+}
 
 /**
  * A mailbox entry's `_id`. FerretDB v1 turns no filter into an index lookup (on PostgreSQL an
@@ -194,8 +208,16 @@ function endedBeforeApplied(actorId: string): string {
   } satisfies Problem);
 }
 
-function asDocument(r: ActorRecord): ActorDoc {
-  return {
+/** The history slot of `version` in a ring of `ring` (see the module comment). */
+const histSlot = (version: number, ring: number) => `h${version % ring}`;
+
+const histItem = (version: number, view: SnapshotChange): HistItem => ({ v: version, at: view.updatedAt, view: JSON.stringify(view) });
+
+/** Leaves the history out of a read of the rest of an actor. */
+const WITHOUT_HIST = { projection: { hist: 0 } } as const;
+
+function asDocument(r: ActorRecord, ring: number): ActorDoc {
+  const doc: Omit<ActorDoc, 'hist'> = {
     _id: r.id,
     tenantId: r.tenantId,
     kind: r.kind,
@@ -220,6 +242,17 @@ function asDocument(r: ActorRecord): ActorDoc {
     updatedAt: r.updatedAt,
     outcomes: [],
   };
+  const view: SnapshotChange = {
+    status: r.status,
+    value: r.value ?? null,
+    tags: r.tags,
+    contractId: r.contractId,
+    machineVersion: r.machineVersion,
+    output: r.output ?? null,
+    error: r.error,
+    updatedAt: r.updatedAt,
+  };
+  return { ...doc, hist: { [histSlot(r.version, ring)]: histItem(r.version, view) } };
 }
 
 function toRecord(d: ActorDoc, live: { lastSeq?: number; lease?: LeaseDoc | null } = {}): ActorRecord {
@@ -280,21 +313,7 @@ export async function ensureActorIndexes(db: Db): Promise<void> {
     { key: { actorId: 1, idemKey: 1 }, name: 'actor_key' },
   ]);
   await ensureIndexes(db.collection('idempotency'), [{ key: { expiresAt: 1 }, name: 'expiry' }]);
-  await ensureIndexes(db.collection('history'), [{ key: { actorId: 1, version: 1 }, name: 'actor_version' }]);
-}
-
-/** The snapshot change an actor document holds. */
-function changeOf(d: Pick<ActorDoc, 'status' | 'value' | 'tags' | 'contractId' | 'machineVersion' | 'output' | 'error' | 'updatedAt'>): SnapshotChange {
-  return {
-    status: d.status,
-    value: parse(d.value, null),
-    tags: d.tags,
-    contractId: d.contractId,
-    machineVersion: d.machineVersion,
-    output: parse(d.output, null),
-    error: parse<Problem | null>(d.error, null),
-    updatedAt: d.updatedAt,
-  };
+  await ensureIndexes(db.collection('history'), [{ key: { actorId: 1, v: 1 }, name: 'actor_v' }]);
 }
 
 export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = {}): ActorStore {
@@ -303,15 +322,15 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   const claims: Collection<{ _id: string; ownerId: string; at: number }> = db.collection('claims');
   const mailbox: Collection<MailboxDoc> = db.collection<MailboxDoc>('mailbox');
   const idem: Collection<IdemDoc> = db.collection<IdemDoc>('idempotency');
-  const history: Collection<HistoryDoc> = db.collection<HistoryDoc>('history');
-  const versions: Collection<VersionDoc> = db.collection<VersionDoc>('versions');
-  const abandonedWriteMs = options.abandonedWriteMs ?? 2000;
+  const takeoverSettleMs = options.takeoverSettleMs ?? 250;
+  const history: Collection<HistDoc> = db.collection<HistDoc>('history');
   const now = options.now ?? Date.now;
   const staleClaimMs = options.staleClaimMs ?? 5000;
   const historyMax = options.historyMax ?? DEFAULT_HISTORY_MAX;
   /** Per actor, a sequence number its mailbox is known to hold (entries are never deleted). */
   const knownSeq = new Map<string, number>();
   if (!Number.isSafeInteger(historyMax) || historyMax < 1) throw new RangeError(`historyMax must be a positive integer, not ${historyMax}`);
+  const ring = Math.min(HIST_RING, historyMax);
 
   const claimId = (actorId: string, epoch: number) => `${actorId}:${epoch}`;
 
@@ -330,26 +349,38 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * claim document: claims race for the epoch after the one a lease shows, and fencing checks
    * look for the epoch after the holder's, so nothing ever reads the claim of a first epoch.
    * Two round trips: the lease before the actor (a stored actor always has one, so a crash in
-   * between leaves nothing a claim could miss), then the actor and its first history entry
-   * (an entry whose actor insert failed is never read: the actor document is the tenant check
-   * of every history read).
+   * between leaves nothing a claim could miss), then the actor with its first history entry.
    */
   async function insertActor(doc: ActorDoc): Promise<void> {
     await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil: doc.leaseUntil, final: doc.final });
-    await Promise.all([insertIgnoringDuplicate(actors, doc), record(doc._id, doc.version, changeOf(doc))]);
+    await insertIgnoringDuplicate(actors, doc);
   }
 
-  /** Appends a history entry (best effort: see the module comment) and prunes past the bound. */
-  async function record(actorId: string, version: number, view: SnapshotChange): Promise<void> {
-    try {
-      await insertIgnoringDuplicate(history, { _id: `${actorId}:${version}`, actorId, version, at: view.updatedAt, view: JSON.stringify(view) });
-      // Each version drops the one `historyMax` before it by `_id`; every `historyMax` versions
-      // a range delete (evaluated in Go over the actor's entries on FerretDB) sweeps strays.
-      if (version >= historyMax) await history.deleteOne({ _id: `${actorId}:${version - historyMax}` });
-      if (version >= historyMax && version % historyMax === 0) await history.deleteMany({ actorId, version: { $lte: version - historyMax } });
-    } catch {
-      // The snapshot stands without its entry; the next claim or a reader's final read covers it.
-    }
+  /**
+   * The history entry of `version` for its ring slot: inline when it fits its share of the
+   * document, else stored on its own first (upserted, so a commit that fails after it leaves
+   * nothing a reader trusts: readers take only the versions the actor document reached).
+   */
+  async function histEntry(actorId: string, version: number, view: SnapshotChange): Promise<HistItem> {
+    const item = histItem(version, view);
+    if (item.view === null || Buffer.byteLength(item.view) <= Math.floor(HIST_BYTES_MAX / ring)) return item;
+    const _id = `${actorId}:${version}`;
+    await history.replaceOne({ _id }, { actorId, v: version, at: item.at, view: item.view }, { upsert: true });
+    return { v: version, at: item.at, view: null };
+  }
+
+  /**
+   * Keeps the entries of `items` beyond the ring in `history` (a repeat is a no-op), and every
+   * {@link HIST_SWEEP} versions deletes the actor's ones older than `historyMax`.
+   */
+  async function keepHistory(actorId: string, version: number, items: HistItem[]): Promise<void> {
+    const docs = items.filter((e): e is HistItem & { view: string } => e.view !== null).map((e) => ({ _id: `${actorId}:${e.v}`, actorId, v: e.v, at: e.at, view: e.view }));
+    await Promise.all([
+      docs.length > 0 ? history.insertMany(docs, { ordered: false }).catch((e: unknown) => {
+        if (!isDuplicate(e)) throw e;
+      }) : undefined,
+      version >= historyMax && version % HIST_SWEEP === 0 ? history.deleteMany({ actorId, v: { $lte: version - historyMax } }) : undefined,
+    ]);
   }
 
   /** Remembers that the actor's mailbox holds `seq` (a lower bound of its head, for later searches). */
@@ -415,27 +446,6 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     return toRecord(d, { lastSeq, lease });
   }
 
-  const versionId = (actorId: string, version: number) => `${actorId}:${version}`;
-
-  /**
-   * Takes the right to write `version` of the actor (see {@link VersionDoc}) for `holder`;
-   * true if it holds it now (a repeat by the same holder included), false if another does.
-   * With `overOlder` (an owner's commit, which comes after its takeover wrote its epoch into
-   * the document), a right held under an older epoch is taken from its holder: that holder's
-   * compare-and-set names its own epoch, which the document no longer has, so it cannot write.
-   */
-  async function takeVersion(actorId: string, version: number, holder: { ownerId: string; epoch: number }, overOlder = false): Promise<boolean> {
-    const _id = versionId(actorId, version);
-    for (;;) {
-      if (await insertIgnoringDuplicate<VersionDoc>(versions, { _id, actorId, version, ownerId: holder.ownerId, epoch: holder.epoch, at: now() })) return true;
-      const held = await versions.findOne({ _id });
-      if (held === null) continue;
-      if (held.ownerId === holder.ownerId && held.epoch === holder.epoch) return true;
-      if (!overOlder || held.epoch >= holder.epoch) return false;
-      await versions.deleteOne({ _id, ownerId: held.ownerId, epoch: held.epoch, at: held.at });
-    }
-  }
-
   /**
    * Takes the lease epoch after the one `lease` shows, by inserting its claim: `null` if
    * another process claimed it. A claim older than a lease that the lease document never
@@ -451,43 +461,49 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   }
 
   /**
-   * The takeover's write of the actor document (owner, epoch, lease end), made only while
-   * this process holds the right to write its next version: a former owner whose commit
-   * passed its fence check before the claim either took that version first (then its write
-   * lands before this one, which continues from it) or cannot take it (and its commit is
-   * refused). A version taken and not written within `abandonedWriteMs` is released. `null`
-   * when the actor is gone or final. The caller gives the version back once this resolves
-   * (see {@link releaseTakeover}).
+   * The takeover's write of the actor document (owner, epoch, lease end), keeping its
+   * version: from the document `read` (or read now), again from each newer one until the
+   * compare-and-set on version lands. `null` when the actor is gone or final, or a later
+   * epoch holds it.
    */
   async function takeOver(actorId: string, holder: { ownerId: string; epoch: number }, leaseUntil: number, read?: ActorDoc | null): Promise<ActorDoc | null> {
-    for (let first = read; ; first = undefined) {
-      const d = first === undefined ? await actors.findOne({ _id: actorId }) : first;
-      if (!d || d.final) return null;
-      const next = versionId(actorId, d.version + 1);
-      if (await takeVersion(actorId, d.version + 1, holder)) {
-        const taken = await actors.findOneAndUpdate(
-          { _id: actorId, version: d.version, final: false },
-          { $set: { ownerId: holder.ownerId, epoch: holder.epoch, leaseUntil } },
-          { returnDocument: 'after' },
-        );
-        if (taken) return taken;
-        await versions.deleteOne({ _id: next, ownerId: holder.ownerId, epoch: holder.epoch });
-      }
-      const held = await versions.findOne({ _id: next });
-      if (held && now() - held.at < abandonedWriteMs) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      } else if (held) {
-        await versions.deleteOne({ _id: next, ownerId: held.ownerId, epoch: held.epoch, at: held.at });
-      }
+    for (let d = read === undefined ? await actors.findOne({ _id: actorId }, WITHOUT_HIST) : read; ; d = await actors.findOne({ _id: actorId }, WITHOUT_HIST)) {
+      if (!d || d.final || d.epoch > holder.epoch) return null;
+      const taken = await actors.findOneAndUpdate(
+        { _id: actorId, version: d.version, epoch: { $lte: holder.epoch }, final: false },
+        { $set: { ownerId: holder.ownerId, epoch: holder.epoch, leaseUntil } },
+        { returnDocument: 'after' },
+      );
+      if (taken) return taken;
     }
   }
 
   /**
-   * Frees the version a takeover held for its write, for the new owner's first commit (an
-   * older epoch's commit that takes it meanwhile fails its compare-and-set, and gives it up).
+   * The actor documents of takeovers written `takeoverSettleMs` ago, read again (see the
+   * module comment): each one that still shows its taker, or that was taken again from a
+   * former owner's commit which landed over the takeover's write. Those are settled after
+   * another wait, a few times at most; an actor still moving after that is left to its
+   * lease, which runs out and is claimed again.
    */
-  const releaseTakeover = (d: ActorDoc, holder: { ownerId: string; epoch: number }) =>
-    versions.deleteOne({ _id: versionId(d._id, d.version + 1), ownerId: holder.ownerId, epoch: holder.epoch });
+  async function settle(taken: { d: ActorDoc; holder: { ownerId: string; epoch: number }; leaseUntil: number }[], waitMs: number): Promise<ActorDoc[]> {
+    const out: ActorDoc[] = [];
+    for (let round = 0, open = taken; open.length > 0 && round < SETTLE_ROUNDS; round++) {
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const again: typeof taken = [];
+      await inBatches(open, CLAIM_CONCURRENCY, async (t) => {
+        const now = await actors.findOne({ _id: t.d._id }, WITHOUT_HIST);
+        if (!now || now.final) return;
+        if (now.ownerId === t.holder.ownerId && now.epoch === t.holder.epoch) {
+          out.push(now);
+          return;
+        }
+        const d = await takeOver(now._id, t.holder, t.leaseUntil, now);
+        if (d) again.push({ ...t, d });
+      });
+      open = again;
+    }
+    return out;
+  }
 
   /** True when an epoch after `epoch` was claimed for the actor: its holder lost it. */
   async function superseded(actorId: string, epoch: number): Promise<boolean> {
@@ -567,7 +583,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
   return {
     async create(record, idempotency) {
-      const doc = asDocument(record);
+      const doc = asDocument(record, ring);
       assertDocumentFits(doc, 'actor');
       if (idempotency) {
         const _id = idemId(record.tenantId, 'spawn', idempotency.key);
@@ -598,7 +614,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     },
 
     async get(tenantId, id) {
-      const d = await actors.findOne({ _id: id, tenantId });
+      const d = await actors.findOne({ _id: id, tenantId }, WITHOUT_HIST);
       return d ? live(d) : null;
     },
 
@@ -612,7 +628,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         if (at) q.$or = [{ createdAt: { $lt: at.createdAt } }, { createdAt: at.createdAt, _id: { $lt: filter.cursor } }];
         else q._id = { $lt: filter.cursor };
       }
-      const docs = await actors.find(q).sort({ createdAt: -1, _id: -1 }).limit(filter.limit + 1).toArray();
+      const docs = await actors.find(q, WITHOUT_HIST).sort({ createdAt: -1, _id: -1 }).limit(filter.limit + 1).toArray();
       // Point lookups per actor (`$in` is not pushed down on FerretDB); the pool bounds how many run at once.
       const items = await Promise.all(docs.slice(0, filter.limit).map(live));
       return { items, nextCursor: docs.length > filter.limit ? (items[items.length - 1]?.id ?? null) : null };
@@ -664,7 +680,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       if (key) await idem.updateOne({ _id: key }, { $set: { result: seq } });
       // The owner may have ended the actor meanwhile: then nobody will apply this event, so it
       // is refused here (the owner's final commit refuses the ones it can see).
-      const after = await leases.findOne({ _id: actorId }, { projection: { final: 1 } });
+      const after = await actors.findOne({ _id: actorId }, { projection: { final: 1 } });
       if (after?.final) {
         await mailbox.updateOne({ _id: mailboxId(actorId, seq), outcome: 'pending' }, { $set: { outcome: 'refused', error: endedBeforeApplied(actorId) } });
       }
@@ -709,45 +725,40 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         set.ownerId = null;
         set.leaseUntil = 0;
       }
-      assertDocumentFits(set, 'snapshot');
-      // Fenced by the right to write the next version: once a takeover holds it (or wrote the
-      // new owner and epoch, which the compare-and-set checks), a holder that stalled past its
-      // lease is refused. A commit that took it first lands before the takeover's write.
-      if (!(await takeVersion(id, expectedVersion + 1, owner, true))) await throwWhyNot(id, owner, expectedVersion);
+      assertDocumentFits(set, 'snapshot', SNAPSHOT_BYTES_MAX);
+      const version = expectedVersion + 1;
+      const view: SnapshotChange = {
+        status: patch.status,
+        value: patch.value ?? null,
+        tags: patch.tags,
+        contractId: patch.contractId,
+        machineVersion: patch.machineVersion,
+        output: patch.output ?? null,
+        error: patch.error,
+        updatedAt: set.updatedAt ?? new Date().toISOString(),
+      };
+      const item = await histEntry(id, version, view);
+      // The first commit past the ring keeps the entries it is about to overwrite.
+      const before = version === ring ? await actors.findOne({ _id: id }, { projection: { hist: 1 } }) : null;
+      // One compare-and-set with the version's history entry: a holder that stalled past its
+      // lease names an epoch the takeover replaced (see the module comment).
       const res = await actors.updateOne(
         { _id: id, version: expectedVersion, ownerId: owner.ownerId, epoch: owner.epoch, final: false },
-        { $set: set, $inc: { version: 1 } },
+        { $set: { ...set, [`hist.${histSlot(version, ring)}`]: item }, $inc: { version: 1 } },
       );
-      if (res.matchedCount === 0) {
-        // Not ours to write after all: give the version back, or it would hold up its owner.
-        await versions.deleteOne({ _id: versionId(id, expectedVersion + 1), ownerId: owner.ownerId, epoch: owner.epoch });
-        await throwWhyNot(id, owner, expectedVersion);
-      }
-      // Independent writes after the one that counts, in one round trip: the history entry,
-      // the outcome copies and, for a final commit, the lease and version rights let go and
-      // the refusal of whatever was left in the mailbox.
+      if (res.matchedCount === 0) await throwWhyNot(id, owner, expectedVersion);
+      // Independent writes after the one that counts, in one round trip: the outcome copies
+      // and, for a final commit, the lease let go and the refusal of whatever was left in the
+      // mailbox. The actor document turned final before the mailbox is read: an appender
+      // inserts its entry, then reads that document; one of the two sees the other's write,
+      // so no entry is left pending.
       await Promise.all([
-        record(id, expectedVersion + 1, {
-          status: patch.status,
-          value: patch.value ?? null,
-          tags: patch.tags,
-          contractId: patch.contractId,
-          machineVersion: patch.machineVersion,
-          output: patch.output ?? null,
-          error: patch.error,
-          updatedAt: set.updatedAt ?? new Date().toISOString(),
-        }),
+        version >= ring ? keepHistory(id, version, [...Object.values(before?.hist ?? {}), item]) : undefined,
         outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
-        // The rights to write the versions before are spent (a range read in Go on FerretDB, so
-        // only now and then).
-        !final && (expectedVersion + 1) % VERSION_SWEEP === 0 ? versions.deleteMany({ actorId: id, version: { $lte: expectedVersion } }) : undefined,
-        final ? versions.deleteMany({ actorId: id }) : undefined,
-        // The lease turns final before the mailbox is read: an appender inserts its entry,
-        // then reads the lease; one of the two sees the other's write, so no entry is left
-        // pending.
-        final ? leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }).then(() => refuseRest(id, patch.appliedSeq)) : undefined,
+        final ? leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }) : undefined,
+        final ? refuseRest(id, patch.appliedSeq) : undefined,
       ]);
-      return expectedVersion + 1;
+      return version;
     },
 
     async claim(ownerId, nowMs, leaseMs, limit) {
@@ -755,18 +766,15 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         .find({ final: false, $or: [{ ownerId: null }, { leaseUntil: { $lt: nowMs } }] })
         .limit(limit)
         .toArray();
-      const claimOne = async (lease: LeaseDoc): Promise<ActorRecord | null> => {
-        // A former owner's write of the next version may be landing (or its writer died just
-        // now): left for a later claim rather than waited for here, while other leases run.
-        const before = await actors.findOne({ _id: lease._id });
-        const pending = before && !before.final ? await versions.findOne({ _id: versionId(lease._id, before.version + 1) }) : null;
-        if (pending && now() - pending.at < abandonedWriteMs) return null;
+      type Taken = { d: ActorDoc; holder: { ownerId: string; epoch: number }; leaseUntil: number; lease: LeaseDoc };
+      const claimOne = async (lease: LeaseDoc): Promise<Taken | null> => {
         // One winner per epoch, whatever the server's update semantics.
         const epoch = await claimEpoch(lease, ownerId, nowMs, leaseMs);
         if (epoch === null) return null;
         const taken: LeaseDoc = { _id: lease._id, ownerId, epoch, leaseUntil: nowMs + leaseMs, final: false };
         await leases.replaceOne({ _id: lease._id }, taken);
-        const d = await takeOver(lease._id, { ownerId, epoch }, taken.leaseUntil, before);
+        const holder = { ownerId, epoch };
+        const d = await takeOver(lease._id, holder, taken.leaseUntil);
         if (!d) {
           // The actor ended but its lease was left claimable (a crash between the final commit
           // and its lease's update, or that update lost to a concurrent renewal): mark it now,
@@ -775,29 +783,33 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           if (ended?.final) await leases.updateOne({ _id: lease._id, epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } });
           return null;
         }
+        return { d, holder, leaseUntil: taken.leaseUntil, lease: taken };
+      };
+      // Actors are taken over independently, a few at a time. The leases are granted from
+      // `nowMs`: once a quarter of one has passed, no more are started, so the caller gets them
+      // (and renews them) in time (the rest wait for its next call).
+      const began = performance.now();
+      const taken: Taken[] = [];
+      await inBatches(candidates, CLAIM_CONCURRENCY, async (lease) => {
+        if (performance.now() - began >= leaseMs / 4) return;
+        const t = await claimOne(lease);
+        if (t) taken.push(t);
+      });
+      if (taken.length === 0) return [];
+      const byId = new Map(taken.map((t) => [t.d._id, t]));
+      // A lease far shorter than a second (tests) bounds the wait to keep the lease useful.
+      const settled = await settle(taken, Math.min(takeoverSettleMs, leaseMs / 4));
+      const out: ActorRecord[] = [];
+      await inBatches(settled, CLAIM_CONCURRENCY, async (d) => {
         const [lastSeq] = await Promise.all([
           lastSeqFrom(d._id, knownFloor(d._id, d.appliedSeq)),
           d.outcomes.length > 0 ? copyOutcomes(d._id, d.outcomes) : undefined,
-          // Repairs the entry of the last commit if its writer died right after it.
-          record(d._id, d.version, changeOf(d)),
-          releaseTakeover(d, { ownerId, epoch }),
+          // Repairs the history copies of the last commits if their writer died right after them.
+          d.version >= ring ? actors.findOne({ _id: d._id }, { projection: { hist: 1 } }).then((h) => keepHistory(d._id, d.version, Object.values(h?.hist ?? {}))) : undefined,
         ]);
-        return toRecord(d, { lastSeq, lease: taken });
-      };
-      // Actors are taken over independently: a few at a time, each in order. The leases are
-      // granted from `nowMs`: once half of one has passed, no more are started, so the caller
-      // gets them (and renews them) in time (the rest wait for its next call).
-      const out: ActorRecord[] = [];
-      const began = performance.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(CLAIM_CONCURRENCY, candidates.length) }, async () => {
-          for (let lease = candidates[next++]; lease && performance.now() - began < leaseMs / 2; lease = candidates[next++]) {
-            const r = await claimOne(lease);
-            if (r) out.push(r);
-          }
-        }),
-      );
+        const t = byId.get(d._id);
+        if (t) out.push(toRecord(d, { lastSeq, lease: t.lease }));
+      });
       return out;
     },
 
@@ -839,17 +851,46 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     },
 
     async history(tenantId, actorId, afterVersion, limit) {
-      // History documents carry no tenant: the actor document is the tenant check.
-      const head = await actors.findOne({ _id: actorId, tenantId }, { projection: { _id: 1 } });
-      if (!head) return { entries: [], oldestVersion: null };
-      const [docs, oldest] = await Promise.all([
-        history.find({ actorId, version: { $gt: afterVersion } }).sort({ version: 1 }).limit(limit).toArray(),
-        history.find({ actorId }, { projection: { version: 1 } }).sort({ version: 1 }).limit(1).toArray(),
-      ]);
-      return {
-        entries: docs.map((d): HistoryEntry => ({ version: d.version, at: d.at, view: JSON.parse(d.view) as SnapshotChange })),
-        oldestVersion: oldest[0]?.version ?? null,
-      };
+      const d = await actors.findOne({ _id: actorId, tenantId }, { projection: { hist: 1, version: 1 } });
+      if (!d) return { entries: [], oldestVersion: null };
+      // Entries kept: versions above `low`, the newest in the ring, the older ones in `history`.
+      const low = d.version - historyMax;
+      const inRing = Object.values(d.hist ?? {})
+        .filter((e) => e.v <= d.version && e.v > d.version - ring)
+        .sort((x, y) => x.v - y.v);
+      const ringLow = inRing[0]?.v ?? d.version + 1;
+      let older: HistDoc[] = [];
+      if (ringLow - 1 > low && limit > 0) {
+        const read = () => history.find({ actorId, v: { $gt: Math.max(low, afterVersion), $lt: ringLow } }).sort({ v: 1 }).limit(limit).toArray();
+        older = await read();
+        // The commit that moved an entry out of the ring copies it right after: read once
+        // more across that gap (a copy a crash lost stays missing; the claim repairs it).
+        const top = older[older.length - 1]?.v ?? Math.max(low, afterVersion);
+        if (older.length < limit && top < ringLow - 1) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          older = await read();
+        }
+      }
+      let oldestVersion: number | null = inRing[0]?.v ?? null;
+      if (ringLow - 1 > low) {
+        const first = afterVersion <= low ? older[0] : (await history.find({ actorId, v: { $gt: low, $lt: ringLow } }, { projection: { v: 1 } }).sort({ v: 1 }).limit(1).toArray())[0];
+        if (first) oldestVersion = first.v;
+      }
+      const wanted = [...older.map((o): HistItem => ({ v: o.v, at: o.at, view: o.view })), ...inRing.filter((e) => e.v > afterVersion)].slice(0, Math.max(0, limit));
+      const spilled = wanted.filter((e) => e.view === null).map((e) => `${actorId}:${e.v}`);
+      const big = new Map<string, string>();
+      await inBatches(spilled, WALK_WINDOW, async (_id) => {
+        const h = await history.findOne({ _id });
+        if (h) big.set(_id, h.view);
+      });
+      const entries: HistoryEntry[] = [];
+      for (const e of wanted) {
+        const view = e.view ?? big.get(`${actorId}:${e.v}`);
+        // A spilled entry whose document is gone (a crash before it was written) is skipped;
+        // the reader ends with the record's current state anyway.
+        if (view !== undefined) entries.push({ version: e.v, at: e.at, view: JSON.parse(view) as SnapshotChange });
+      }
+      return { entries, oldestVersion };
     },
   };
 }

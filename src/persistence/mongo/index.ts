@@ -28,6 +28,8 @@ export interface MongoStoresOptions {
   maxPoolSize?: number;
   /** Snapshot history entries kept per actor. @defaultValue 100 */
   historyMax?: number;
+  /** How long a takeover waits before it reads its write back (see the actor store), ms. @defaultValue 250 */
+  takeoverSettleMs?: number;
 }
 
 /** The database named in a connection string's path, if any. */
@@ -57,7 +59,7 @@ export async function createMongoStores(url: string, options: MongoStoresOptions
   }
   try {
     const [actors, artifacts, records, blobs, contracts] = await Promise.all([
-      ensureActorIndexes(db).then(() => createMongoActorStore(db, { historyMax: options.historyMax })),
+      ensureActorIndexes(db).then(() => createMongoActorStore(db, { historyMax: options.historyMax, takeoverSettleMs: options.takeoverSettleMs })),
       createMongoArtifactStore(db),
       createMongoRecordStore(db),
       createMongoBlobStore(db, options.blobChunkBytes === undefined ? {} : { chunkSizeBytes: options.blobChunkBytes }),

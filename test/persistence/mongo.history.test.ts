@@ -1,0 +1,105 @@
+/**
+ * MongoDB only: snapshot history beyond the actor document's ring (`src/persistence/mongo/
+ * actorStore.ts`). The contract suite covers the port with a `historyMax` no larger than the
+ * ring; these cases cover an actor that outlives the ring (its older entries copied to
+ * `history`), a reader that starts anywhere in the window, the sweep of entries past
+ * `historyMax`, an entry too large to keep inline, and a copy a crash lost being repaired by
+ * the next claim, against the real server so a query shape it answered wrongly would fail here.
+ */
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Db } from 'mongodb';
+import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { createMongoStores } from '../../src/persistence/mongo/index.js';
+import type { CommitPatch, Stores } from '../../src/persistence/ports.js';
+import { describeWithService } from '../services/env.js';
+import { actorRecord } from './fixtures/actorRecord.js';
+
+const MINUTE = 60_000;
+const HISTORY_MAX = 20;
+
+const patch = (value: unknown, overrides: Partial<CommitPatch> = {}): CommitPatch => ({
+  status: 'running',
+  value,
+  tags: [],
+  snapshot: null,
+  machineVersion: 1,
+  contractId: null,
+  output: null,
+  error: null,
+  timers: [],
+  appliedSeq: 0,
+  outcomes: [],
+  ...overrides,
+});
+
+describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
+  const admin = new MongoClient(url);
+  let stores: Stores;
+  let db: Db;
+  const tenantId = 'ten-hist';
+  const owner = { ownerId: 'own-hist', epoch: 1 };
+
+  beforeEach(async () => {
+    const dbName = `symphainy_hist_${randomBytes(6).toString('hex')}`;
+    stores = await createMongoStores(url, { dbName, historyMax: HISTORY_MAX });
+    db = admin.db(dbName);
+  });
+  afterEach(async () => {
+    await stores.close();
+    await db.dropDatabase();
+  });
+  afterAll(async () => {
+    await admin.close();
+  });
+
+  async function actorAt(version: number, value = (v: number): unknown => `step-${v}`) {
+    const record = actorRecord(tenantId, { ownerId: owner.ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    await stores.actors.create(record);
+    for (let v = 0; v < version; v++) await stores.actors.commit(record.id, owner, v, patch(value(v + 1)));
+    return record;
+  }
+
+  const versionsOf = async (id: string, after: number, limit: number) => (await stores.actors.history(tenantId, id, after, limit)).entries.map((e) => e.version);
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  it('keeps the newest historyMax entries of an actor that outlived its ring, whatever version a reader starts after', async () => {
+    const record = await actorAt(37);
+    const page = await stores.actors.history(tenantId, record.id, -1, 100);
+    expect(page.oldestVersion).toBe(18);
+    expect(page.entries.map((e) => e.version)).toEqual(range(18, 37));
+    expect(page.entries.map((e) => e.view.value)).toEqual(range(18, 37).map((v) => `step-${v}`));
+    for (const after of [-1, 17, 18, 25, 29, 30, 33, 36]) {
+      expect(await versionsOf(record.id, after, 100)).toEqual(range(Math.max(after + 1, 18), 37));
+      expect(await versionsOf(record.id, after, 3)).toEqual(range(Math.max(after + 1, 18), Math.max(after + 1, 18) + 2).filter((v) => v <= 37));
+    }
+    expect(await versionsOf(record.id, 37, 10)).toEqual([]);
+    // The sweep deleted the copies that fell out of the window, up to the last multiple of its step.
+    const copies = await db.collection<{ v: number }>('history').find({ actorId: record.id }).sort({ v: 1 }).toArray();
+    expect(copies[0]?.v).toBeGreaterThan(32 - HISTORY_MAX);
+  });
+
+  it('keeps an entry too large for the ring on its own, and reads it back whole', async () => {
+    const big = 'x'.repeat(200_000);
+    const record = await actorAt(3, (v) => (v === 2 ? { big } : `step-${v}`));
+    const page = await stores.actors.history(tenantId, record.id, 0, 10);
+    expect(page.entries.map((e) => [e.version, e.view.value])).toEqual([
+      [1, 'step-1'],
+      [2, { big }],
+      [3, 'step-3'],
+    ]);
+    expect(await db.collection<{ _id: string }>('history').countDocuments({ _id: `${record.id}:2` })).toBe(1);
+  });
+
+  it('repairs on the next claim the copies of entries a crash lost after they left the ring', async () => {
+    const record = await actorAt(12);
+    // A crash right after the commits: their copies never reached `history`.
+    await db.collection('history').deleteMany({ actorId: record.id });
+    await stores.actors.claim('own-next', Date.now() + 2 * MINUTE, MINUTE, 10);
+    // What was still in the ring is kept again; what had left it is lost, and the reader says so.
+    const page = await stores.actors.history(tenantId, record.id, -1, 100);
+    expect(page.entries.map((e) => e.version)).toEqual(range(5, 12));
+    expect(page.oldestVersion).toBe(5);
+    await stores.actors.commit(record.id, { ownerId: 'own-next', epoch: 2 }, 12, patch('step-13'));
+    expect(await versionsOf(record.id, -1, 100)).toEqual(range(5, 13));
+  });
+});
