@@ -10,11 +10,14 @@
  * fails for good once the tenant has any contract (which always holds the first slot). The
  * permissive MVP contract's id is deterministic as well.
  *
- * A revocation is an insert into `contract_revocations` (`_id` = the contract id), not an
- * update of the contract: FerretDB v1 rewrites a whole document per update without a lock,
- * so a revocation written as an update could be lost to a concurrent expiry change of the
- * same contract. Reads merge the two; the first revocation stands. Expiry changes remain
- * updates: two at once keep one of them, as if one came after the other.
+ * A revocation is an insert of its own document into the same collection
+ * (`_id` = `revoked:<contract id>`, see {@link RevocationDoc}), not an update of the contract:
+ * FerretDB v1 rewrites a whole document per update without a lock, so a revocation written
+ * as an update could be lost to a concurrent expiry change of the same contract. One query
+ * reads a tenant's contracts and revocations together (a spawn's grant check is one round
+ * trip and one command); the first revocation stands. Expiry changes remain updates: two at
+ * once keep one of them, as if one came after the other. Revocations an earlier version kept
+ * in `contract_revocations` are copied in when the store opens.
  */
 import { randomBytes } from 'node:crypto';
 import { Binary, type Collection, type Db } from 'mongodb';
@@ -23,7 +26,7 @@ import type { ContractStore } from '../ports.js';
 import { assertDocumentFits, isDuplicateKeyError } from './guard.js';
 import { ensureIndexes } from './indexes.js';
 
-type ContractDoc = BoundaryContract & { _id: string; slot: string };
+type ContractDoc = BoundaryContract & { _id: string; slot: string; revokes?: undefined };
 
 /** A tenant's masking secret: `_id` is the tenant, so a second insert fails and the first wins. */
 interface SecretDoc {
@@ -31,11 +34,20 @@ interface SecretDoc {
   secret: Binary;
 }
 
+/** A contract's revocation: `_id` and `slot` are `revoked:<contract id>`, so the first insert wins. */
 interface RevocationDoc {
   _id: string;
+  slot: string;
   tenantId: string;
+  /** The revoked contract's id. */
+  revokes: string;
   revokedAt: string;
 }
+
+type StoredDoc = ContractDoc | RevocationDoc;
+
+const revocationId = (contractId: string): string => `revoked:${contractId}`;
+const isRevocation = (d: StoredDoc): d is RevocationDoc => typeof d.revokes === 'string';
 
 const firstSlot = (tenantId: string): string => `first:${tenantId}`;
 const ownSlot = (id: string): string => `own:${id}`;
@@ -53,19 +65,20 @@ function deepFreeze<T>(value: T): T {
  * adapter hands contracts out.
  */
 function toContract(doc: ContractDoc, revocation: RevocationDoc | null | undefined): BoundaryContract {
-  const { _id: _ignored, slot: _slot, ...contract } = doc;
+  const { _id: _ignored, slot: _slot, revokes: _revokes, ...contract } = doc;
   return deepFreeze(revocation && contract.revokedAt === null ? { ...contract, revokedAt: revocation.revokedAt } : contract);
 }
 
 /** Opens the contract store on `db`, creating its indexes. */
 export async function createMongoContractStore(db: Db): Promise<ContractStore> {
   const contracts: Collection<ContractDoc> = db.collection<ContractDoc>('contracts');
+  const stored: Collection<StoredDoc> = db.collection<StoredDoc>('contracts');
+  const revocations: Collection<RevocationDoc> = db.collection<RevocationDoc>('contracts');
   await ensureIndexes(contracts, [
     { key: { tenantId: 1, createdAt: 1, _id: 1 }, name: 'tenant_created' },
     { key: { slot: 1 }, name: 'slot', unique: true },
   ]);
-  const revocations: Collection<RevocationDoc> = db.collection<RevocationDoc>('contract_revocations');
-  await ensureIndexes(revocations, [{ key: { tenantId: 1 }, name: 'tenant' }]);
+  await copyLegacyRevocations(db, revocations);
   const secrets: Collection<SecretDoc> = db.collection<SecretDoc>('tenant_secrets');
 
   /** Inserts `c` in `slot`; `false` when the slot or the id is taken. */
@@ -83,16 +96,20 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
 
   return {
     async list(tenantId) {
-      const [docs, revoked] = await Promise.all([
-        contracts.find({ tenantId }).sort({ createdAt: 1, _id: 1 }).toArray(),
-        revocations.find({ tenantId }).toArray(),
-      ]);
-      const byId = new Map(revoked.map((r) => [r._id, r]));
-      return docs.map((d) => toContract(d, byId.get(d._id)));
+      const docs = await stored.find({ tenantId }).toArray();
+      const revoked = new Map<string, RevocationDoc>();
+      const own: ContractDoc[] = [];
+      for (const d of docs) {
+        if (isRevocation(d)) revoked.set(d.revokes, d);
+        else own.push(d);
+      }
+      own.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+      return own.map((d) => toContract(d, revoked.get(d._id)));
     },
     async get(tenantId, id) {
-      const [doc, revocation] = await Promise.all([contracts.findOne({ _id: id, tenantId }), revocations.findOne({ _id: id, tenantId })]);
-      return doc ? toContract(doc, revocation) : null;
+      const docs = await stored.find({ tenantId, _id: { $in: [id, revocationId(id)] } }).toArray();
+      const doc = docs.find((d): d is ContractDoc => !isRevocation(d) && d._id === id);
+      return doc ? toContract(doc, docs.find(isRevocation)) : null;
     },
     async insertIfNone(contract) {
       return insert(contract, firstSlot(contract.tenantId));
@@ -116,9 +133,9 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
       }
     },
     async revoke(tenantId, id, nowIso) {
-      if (!(await contracts.findOne({ _id: id, tenantId }, { projection: { _id: 1 } }))) return false;
+      if (!(await contracts.findOne({ _id: id, tenantId, revokes: { $exists: false } }, { projection: { _id: 1 } }))) return false;
       try {
-        await revocations.insertOne({ _id: id, tenantId, revokedAt: nowIso });
+        await revocations.insertOne({ _id: revocationId(id), slot: revocationId(id), tenantId, revokes: id, revokedAt: nowIso });
       } catch (e) {
         // Already revoked: the first revocation time stands.
         if (!isDuplicateKeyError(e)) throw e;
@@ -126,7 +143,7 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
       return true;
     },
     async setExpiry(tenantId, id, expiresAt) {
-      return (await contracts.updateOne({ _id: id, tenantId }, { $set: { expiresAt } })).matchedCount === 1;
+      return (await contracts.updateOne({ _id: id, tenantId, revokes: { $exists: false } }, { $set: { expiresAt } })).matchedCount === 1;
     },
     async tenantSecret(tenantId) {
       const held = await secrets.findOne({ _id: tenantId });
@@ -142,4 +159,19 @@ export async function createMongoContractStore(db: Db): Promise<ContractStore> {
       return Buffer.from(row.secret.value());
     },
   };
+}
+
+/**
+ * Copies the revocations an earlier version of this store kept in `contract_revocations`
+ * (`_id` = the contract id) into `contracts`; a repeat is a no-op.
+ */
+async function copyLegacyRevocations(db: Db, revocations: Collection<RevocationDoc>): Promise<void> {
+  const legacy = await db.collection<{ _id: string; tenantId: string; revokedAt: string }>('contract_revocations').find({}).toArray();
+  for (const r of legacy) {
+    try {
+      await revocations.insertOne({ _id: revocationId(r._id), slot: revocationId(r._id), tenantId: r.tenantId, revokes: r._id, revokedAt: r.revokedAt });
+    } catch (e) {
+      if (!isDuplicateKeyError(e)) throw e;
+    }
+  }
 }
