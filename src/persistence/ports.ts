@@ -187,13 +187,13 @@ export interface ActorStore {
 
 /**
  * Snapshot history lives in `ActorStore`, not a store of its own: every write that changes a
- * snapshot (`create` at version 0, each `commit`) appends one entry, in the same transaction
- * on SQLite and by one insert right after the write on MongoDB (keyed `<actor>:<version>`,
- * so a repeat is a no-op; a crash between the two loses that one entry, and readers finish
- * with the record's current state). Each actor keeps its newest `historyMax` entries (an
- * adapter option, default {@link DEFAULT_HISTORY_MAX}): the write that passes the bound
- * deletes the older ones by range. History is what lets a stream resume on any process from
- * a snapshot version (DESIGN.md section 8).
+ * snapshot (`create` at version 0, each `commit`) appends one entry with it, in the same
+ * transaction on SQLite and in the same document write on MongoDB (the actor document keeps
+ * its newest entries; older ones are copied out as they leave it, and a crash in between
+ * loses at most those copies, repaired by the next claim while the document still holds them).
+ * Each actor keeps its newest `historyMax` entries (an adapter option, default
+ * {@link DEFAULT_HISTORY_MAX}). History is what lets a stream resume on any process from a
+ * snapshot version (DESIGN.md section 8).
  */
 export const DEFAULT_HISTORY_MAX = 100;
 
