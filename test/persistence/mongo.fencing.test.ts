@@ -15,7 +15,7 @@ import { underFence, writerMark, writtenUnder } from '../../src/persistence/mong
 import { createMongoStores } from '../../src/persistence/mongo/index.js';
 import type { ActorRecord, Artifact, Fence, RecordRow, Stores } from '../../src/persistence/ports.js';
 import { describeWithService } from '../services/env.js';
-import { actorRecord } from './fixtures/actorRecord.js';
+import { actorRecord, commitPatch } from './fixtures/actorRecord.js';
 
 const MINUTE = 60_000;
 
@@ -165,7 +165,17 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
   }
 
   const actorDoc = (actorId: string) => db.collection<{ _id: string; ownerId: string | null; epoch: number; version: number }>('actors').findOne({ _id: actorId });
-  const patch = { status: 'running' as const, value: 'v', tags: [], snapshot: null, machineVersion: 1, contractId: null, output: null, error: null, timers: [], appliedSeq: 0, outcomes: [] };
+  const patch = commitPatch('v');
+
+  /** The actor document once a takeover's write of `epoch` shows in it (polled), or as it is after a second. */
+  async function untilEpoch(actorId: string, epoch: number) {
+    let seen = await actorDoc(actorId);
+    for (let i = 0; i < 200 && seen?.epoch !== epoch; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      seen = await actorDoc(actorId);
+    }
+    return seen;
+  }
 
   it('refuses a former owner’s commit once the takeover wrote the new owner and epoch', async () => {
     const actor = await heldActor();
@@ -186,11 +196,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     try {
       const actor = await heldActor();
       const claiming = slow.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
-      let seen = await actorDoc(actor.id);
-      for (let i = 0; i < 200 && seen?.epoch !== 3; i++) {
-        await new Promise((r) => setTimeout(r, 5));
-        seen = await actorDoc(actor.id);
-      }
+      const seen = await untilEpoch(actor.id, 3);
       expect(seen).toMatchObject({ ownerId: current, epoch: 3, version: 0 });
       const actors = db.collection<{ _id: string }>('actors');
       await actors.updateOne({ _id: actor.id }, { $set: { ownerId: former, epoch: 2, value: JSON.stringify('former') }, $inc: { version: 1 } });
@@ -213,11 +219,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     try {
       const actor = await heldActor();
       const claiming = slow.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
-      let seen = await actorDoc(actor.id);
-      for (let i = 0; i < 200 && seen?.epoch !== 3; i++) {
-        await new Promise((r) => setTimeout(r, 5));
-        seen = await actorDoc(actor.id);
-      }
+      const seen = await untilEpoch(actor.id, 3);
       expect(seen).toMatchObject({ epoch: 3 });
       await db.collection<{ _id: string }>('actors').updateOne({ _id: actor.id }, { $set: { ownerId: 'own-later', epoch: 4 } });
       expect(await claiming).toEqual([]);

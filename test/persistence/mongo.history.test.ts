@@ -10,27 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { createMongoStores } from '../../src/persistence/mongo/index.js';
-import type { CommitPatch, Stores } from '../../src/persistence/ports.js';
+import type { Stores } from '../../src/persistence/ports.js';
 import { describeWithService } from '../services/env.js';
-import { actorRecord } from './fixtures/actorRecord.js';
+import { actorRecord, commitPatch as patch } from './fixtures/actorRecord.js';
 
 const MINUTE = 60_000;
 const HISTORY_MAX = 20;
-
-const patch = (value: unknown, overrides: Partial<CommitPatch> = {}): CommitPatch => ({
-  status: 'running',
-  value,
-  tags: [],
-  snapshot: null,
-  machineVersion: 1,
-  contractId: null,
-  output: null,
-  error: null,
-  timers: [],
-  appliedSeq: 0,
-  outcomes: [],
-  ...overrides,
-});
 
 describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
   const admin = new MongoClient(url);

@@ -208,6 +208,20 @@ function endedBeforeApplied(actorId: string): string {
   } satisfies Problem);
 }
 
+/** The snapshot change a record or a commit makes, written at `updatedAt`. */
+function changeOf(c: Pick<CommitPatch, 'status' | 'value' | 'tags' | 'contractId' | 'machineVersion' | 'output' | 'error'>, updatedAt: string): SnapshotChange {
+  return {
+    status: c.status,
+    value: c.value ?? null,
+    tags: c.tags,
+    contractId: c.contractId,
+    machineVersion: c.machineVersion,
+    output: c.output ?? null,
+    error: c.error,
+    updatedAt,
+  };
+}
+
 /** The history slot of `version` in a ring of `ring` (see the module comment). */
 const histSlot = (version: number, ring: number) => `h${version % ring}`;
 
@@ -242,17 +256,7 @@ function asDocument(r: ActorRecord, ring: number): ActorDoc {
     updatedAt: r.updatedAt,
     outcomes: [],
   };
-  const view: SnapshotChange = {
-    status: r.status,
-    value: r.value ?? null,
-    tags: r.tags,
-    contractId: r.contractId,
-    machineVersion: r.machineVersion,
-    output: r.output ?? null,
-    error: r.error,
-    updatedAt: r.updatedAt,
-  };
-  return { ...doc, hist: { [histSlot(r.version, ring)]: histItem(r.version, view) } };
+  return { ...doc, hist: { [histSlot(r.version, ring)]: histItem(r.version, changeOf(r, r.updatedAt)) } };
 }
 
 function toRecord(d: ActorDoc, live: { lastSeq?: number; lease?: LeaseDoc | null } = {}): ActorRecord {
@@ -727,17 +731,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       }
       assertDocumentFits(set, 'snapshot', SNAPSHOT_BYTES_MAX);
       const version = expectedVersion + 1;
-      const view: SnapshotChange = {
-        status: patch.status,
-        value: patch.value ?? null,
-        tags: patch.tags,
-        contractId: patch.contractId,
-        machineVersion: patch.machineVersion,
-        output: patch.output ?? null,
-        error: patch.error,
-        updatedAt: set.updatedAt ?? new Date().toISOString(),
-      };
-      const item = await histEntry(id, version, view);
+      const item = await histEntry(id, version, changeOf(patch, set.updatedAt ?? new Date().toISOString()));
       // The first commit past the ring keeps the entries it is about to overwrite.
       const before = version === ring ? await actors.findOne({ _id: id }, { projection: { hist: 1 } }) : null;
       // One compare-and-set with the version's history entry: a holder that stalled past its
