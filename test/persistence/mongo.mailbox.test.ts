@@ -134,8 +134,12 @@ describeWithService('MONGO_URL', 'MongoDB mailbox reads', (url) => {
       await writer.append(tenantId, actor.id, { type: 'ADD', n }, at);
       if ([1, 2, 3, 5, 8, 16, 17, 31, 37].includes(n)) expect((await createMongoActorStore(db).get(tenantId, actor.id))?.lastSeq, `after ${n}`).toBe(n);
     }
-    // A final commit refuses what is left beyond its mark, read the same way.
+    // A final commit refuses what is left beyond its mark, read the same way, in its batch;
+    // until then a reader of one of those events sees it refused already.
     await writer.commit(actor.id, { ownerId, epoch: 1 }, 0, { ...patch(30), status: 'done', value: 'done' });
+    expect(await createMongoActorStore(db).event(tenantId, actor.id, 33)).toMatchObject({ seq: 33, outcome: 'refused', error: { code: 'actor-final' } });
+    expect(await createMongoActorStore(db).event(tenantId, actor.id, 30)).toMatchObject({ seq: 30, outcome: 'pending' });
+    await writer.drain();
     const box = await createMongoActorStore(db).pending(tenantId, actor.id, 0);
     expect(box.filter((e) => e.outcome === 'refused').map((e) => e.seq)).toEqual([31, 32, 33, 34, 35, 36, 37]);
     expect((await writer.get(tenantId, actor.id))?.appliedSeq).toBe(37);

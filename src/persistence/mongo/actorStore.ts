@@ -31,6 +31,15 @@
  * document and copied into the mailbox after it, so a crash in between is repaired by the next
  * claim.
  *
+ * A final commit marks its lease final (fenced writes are refused from then on), and the
+ * events appended while it ended are refused in a batch, every {@link FINISH_BATCH_MS}, by one
+ * query for all actors that ended since the last. An appender inserts its entry, then reads
+ * the actor document; a final commit's document write lands before its batch reads the
+ * mailbox, so one of the two sees the other and no entry is left pending. Until its batch
+ * runs, a reader of such an event already sees it refused (its actor is final and past its
+ * mark). A batch that never runs (the process died) is repaired by the claim that finds the
+ * actor final (a lease update the process did not send either runs out first).
+ *
  * Snapshot history lives in the actor document, written by the same insert or
  * compare-and-set as the version it records: `hist.h<version % historyMax>` holds the entry
  * of the newest version in that slot, so the document keeps the newest `historyMax` entries
@@ -170,6 +179,8 @@ export interface MongoActorStoreOptions {
 const OUTCOME_BATCH = 50;
 /** Actors one `claim` takes over at once (the pool holds 10 connections, shared with the rest). */
 const CLAIM_CONCURRENCY = 8;
+/** How long the housekeeping of final commits gathers before one batch does it, ms. */
+const FINISH_BATCH_MS = 100;
 /** Times a takeover is read again after its write before its actor is left to a later claim. */
 const SETTLE_ROUNDS = 3;
 /** Most mailbox point lookups one read sends at once (the pool holds 10 connections). */
@@ -320,7 +331,13 @@ export async function ensureActorIndexes(db: Db): Promise<void> {
   await ensureIndexes(db.collection('history'), [{ key: { actorId: 1, v: 1 }, name: 'actor_v' }]);
 }
 
-export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = {}): ActorStore {
+/** The actor store, and what its database's `close` must wait for. */
+export interface MongoActorStore extends ActorStore {
+  /** Refuses now what final commits left in their mailboxes for the next batch (see the module comment). */
+  drain(): Promise<void>;
+}
+
+export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = {}): MongoActorStore {
   const actors: Collection<ActorDoc> = db.collection<ActorDoc>('actors');
   const leases: Collection<LeaseDoc> = db.collection<LeaseDoc>('leases');
   const claims: Collection<{ _id: string; ownerId: string; at: number }> = db.collection('claims');
@@ -337,6 +354,10 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   const ring = Math.min(HIST_RING, historyMax);
 
   const claimId = (actorId: string, epoch: number) => `${actorId}:${epoch}`;
+  /** Actors whose final commit landed and whose leftover events wait for the next batch: their applied mark. */
+  const finishing = new Map<string, number>();
+  let finishTimer: NodeJS.Timeout | null = null;
+  let finishingNow: Promise<void> = Promise.resolve();
 
   async function insertIgnoringDuplicate<T extends Document>(c: Collection<T>, doc: T): Promise<boolean> {
     try {
@@ -530,16 +551,48 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   /** Refuses the pending events of a final actor beyond its mark, and moves the mark past them. */
   async function refuseRest(actorId: string, afterSeq: number): Promise<void> {
     // Usually nothing is left: one lookup says so.
-    const left = (await entriesAfter(actorId, afterSeq, {}, 1)).filter((m) => m.outcome === 'pending');
+    await refuse((await entriesAfter(actorId, afterSeq, {}, 1)).filter((m) => m.outcome === 'pending'));
+  }
+
+  /**
+   * Refuses the events appended while actors ended, one query for all that ended since the
+   * last batch (see the module comment).
+   */
+  async function finishBatch(): Promise<void> {
+    finishTimer = null;
+    const after = new Map(finishing);
+    finishing.clear();
+    if (after.size === 0) return;
+    // Pending entries are few (the filter on `outcome` is the part the server narrows by).
+    const left = await mailbox.find({ outcome: 'pending', actorId: { $in: [...after.keys()] } }, { projection: { actorId: 1, seq: 1 } }).toArray();
+    await refuse(left.filter((m) => m.seq > (after.get(m.actorId) ?? Infinity)));
+  }
+
+  /** Queues the refusal of what an actor's final commit left in its mailbox, for the next batch. */
+  function finishLater(actorId: string, afterSeq: number): void {
+    finishing.set(actorId, afterSeq);
+    if (finishTimer) return;
+    finishTimer = setTimeout(() => {
+      // A batch that fails is repaired as one that never ran (see the module comment).
+      finishingNow = finishingNow.then(finishBatch).catch(() => undefined);
+    }, FINISH_BATCH_MS);
+    finishTimer.unref();
+  }
+
+  /** Refuses pending mailbox entries of final actors, and moves each actor's mark past its own. */
+  async function refuse(left: Pick<MailboxDoc, '_id' | 'actorId' | 'seq'>[]): Promise<void> {
     if (left.length === 0) return;
-    const error = endedBeforeApplied(actorId);
+    const top = new Map<string, number>();
+    for (const m of left) top.set(m.actorId, Math.max(m.seq, top.get(m.actorId) ?? 0));
     for (let i = 0; i < left.length; i += OUTCOME_BATCH) {
       await mailbox.bulkWrite(
-        left.slice(i, i + OUTCOME_BATCH).map((m) => ({ updateOne: { filter: { _id: m._id, outcome: 'pending' }, update: { $set: { outcome: 'refused', error } } } })),
+        left.slice(i, i + OUTCOME_BATCH).map((m) => ({
+          updateOne: { filter: { _id: m._id, outcome: 'pending' }, update: { $set: { outcome: 'refused', error: endedBeforeApplied(m.actorId) } } },
+        })),
         { ordered: false },
       );
     }
-    await actors.updateOne({ _id: actorId }, { $max: { appliedSeq: Math.max(...left.map((m) => m.seq)) } });
+    await Promise.all([...top].map(([actorId, seq]) => actors.updateOne({ _id: actorId }, { $max: { appliedSeq: seq } })));
   }
 
   async function throwWhyNot(id: string, owner: { ownerId: string; epoch: number }, expectedVersion: number): Promise<never> {
@@ -586,6 +639,14 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   }
 
   return {
+    async drain() {
+      if (finishTimer) {
+        clearTimeout(finishTimer);
+        finishingNow = finishingNow.then(finishBatch).catch(() => undefined);
+      }
+      await finishingNow;
+    },
+
     async create(record, idempotency) {
       const doc = asDocument(record, ring);
       assertDocumentFits(doc, 'actor');
@@ -699,10 +760,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       const d = await mailbox.findOne({ _id: mailboxId(actorId, seq), tenantId });
       if (!d) return null;
       if (d.outcome === 'pending') {
-        // An outcome committed with the actor but not yet copied here (crash in between).
-        const a = await actors.findOne({ _id: actorId, tenantId }, { projection: { outcomes: 1 } });
+        // An outcome committed with the actor but not yet copied here (crash in between), or
+        // an event its final commit left behind, not yet refused by the batch that will.
+        const a = await actors.findOne({ _id: actorId, tenantId }, { projection: { outcomes: 1, final: 1, appliedSeq: 1 } });
         const o = a?.outcomes.find((x) => x.seq === seq);
         if (o) return toEntry({ ...d, outcome: o.outcome, error: o.error });
+        if (a?.final && seq > a.appliedSeq) return toEntry({ ...d, outcome: 'refused', error: endedBeforeApplied(actorId) });
       }
       return toEntry(d);
     },
@@ -750,8 +813,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         version >= ring ? keepHistory(id, version, [...Object.values(before?.hist ?? {}), item]) : undefined,
         outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
         final ? leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }) : undefined,
-        final ? refuseRest(id, patch.appliedSeq) : undefined,
       ]);
+      if (final) finishLater(id, patch.appliedSeq);
       return version;
     },
 
@@ -773,8 +836,13 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           // The actor ended but its lease was left claimable (a crash between the final commit
           // and its lease's update, or that update lost to a concurrent renewal): mark it now,
           // or every process would claim the finished actor again, lease after lease.
-          const ended = await actors.findOne({ _id: lease._id }, { projection: { final: 1 } });
-          if (ended?.final) await leases.updateOne({ _id: lease._id, epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } });
+          const ended = await actors.findOne({ _id: lease._id }, { projection: { final: 1, appliedSeq: 1 } });
+          if (ended?.final) {
+            await Promise.all([
+              leases.updateOne({ _id: lease._id, epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }),
+              refuseRest(lease._id, ended.appliedSeq),
+            ]);
+          }
           return null;
         }
         return { d, holder, leaseUntil: taken.leaseUntil, lease: taken };

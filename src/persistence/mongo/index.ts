@@ -83,6 +83,7 @@ export async function createMongoStores(url: string, options: MongoStoresOptions
       async close() {
         if (open) {
           open = false;
+          await actors.drain().catch(() => undefined);
           await client.close();
         }
       },
