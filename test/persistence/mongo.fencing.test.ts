@@ -156,15 +156,21 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await db.collection('record_chunks').countDocuments({ tenantId, datasetId, chunkNo: 0, ...writtenUnder(mark) })).toBe(1);
   });
 
-  /** The former owner's commit write (its compare-and-set on version, owner and epoch), as it reaches the server. */
-  async function formerWrite(actorId: string, expectedVersion: number, value: string): Promise<number> {
-    const res = await db
-      .collection<{ _id: string }>('actors')
-      .updateOne({ _id: actorId, version: expectedVersion, ownerId: former, epoch: 2, final: false }, { $set: { value: JSON.stringify(value) }, $inc: { version: 1 } });
-    return res.modifiedCount;
+  const actorDoc = (actorId: string) => db.collection<{ _id: string; ownerId: string | null; epoch: number; version: number; b: string }>('actors').findOne({ _id: actorId });
+
+  /** The actor document's body (what a commit writes besides the queried fields) with `value`, as a commit would write it. */
+  async function bodyWith(actorId: string, value: string): Promise<string> {
+    return JSON.stringify({ ...(JSON.parse((await actorDoc(actorId))?.b ?? '{}') as object), value });
   }
 
-  const actorDoc = (actorId: string) => db.collection<{ _id: string; ownerId: string | null; epoch: number; version: number }>('actors').findOne({ _id: actorId });
+  /** The former owner's commit write (its compare-and-set on version, owner and epoch), as it reaches the server. */
+  async function formerWrite(actorId: string, expectedVersion: number, value: string): Promise<number> {
+    const b = await bodyWith(actorId, value);
+    const res = await db
+      .collection<{ _id: string }>('actors')
+      .updateOne({ _id: actorId, version: expectedVersion, ownerId: former, epoch: 2, final: false }, { $set: { b }, $inc: { version: 1 } });
+    return res.modifiedCount;
+  }
   const patch = commitPatch('v');
 
   /** The actor document once a takeover's write of `epoch` shows in it (polled), or as it is after a second. */
@@ -199,7 +205,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
       const seen = await untilEpoch(actor.id, 3);
       expect(seen).toMatchObject({ ownerId: current, epoch: 3, version: 0 });
       const actors = db.collection<{ _id: string }>('actors');
-      await actors.updateOne({ _id: actor.id }, { $set: { ownerId: former, epoch: 2, value: JSON.stringify('former') }, $inc: { version: 1 } });
+      await actors.updateOne({ _id: actor.id }, { $set: { ownerId: former, epoch: 2, b: await bodyWith(actor.id, 'former') }, $inc: { version: 1 } });
       const claimed = await claiming;
       expect(claimed).toHaveLength(1);
       expect(claimed[0]).toMatchObject({ id: actor.id, ownerId: current, epoch: 3, version: 1, value: 'former' });

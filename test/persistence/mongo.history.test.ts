@@ -75,6 +75,64 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
     expect(await db.collection<{ _id: string }>('history').countDocuments({ _id: `${record.id}:2` })).toBe(1);
   });
 
+  it('gives back a time exactly as written, with or without milliseconds', async () => {
+    for (const updatedAt of ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.6789+01:00']) {
+      const record = actorRecord(tenantId, { ownerId: owner.ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1, updatedAt });
+      await stores.actors.create(record);
+      const [entry] = (await stores.actors.history(tenantId, record.id, -1, 10)).entries;
+      expect([entry?.at, entry?.view.updatedAt]).toEqual([updatedAt, updatedAt]);
+    }
+  });
+
+  it('reads an actor stored field by field, as the first format of this store wrote it', async () => {
+    const id = 'exe_legacy';
+    await db.collection<{ _id: string } & Record<string, unknown>>('leases').insertOne({ _id: id, ownerId: null, epoch: 3, leaseUntil: 0, final: true });
+    await db.collection<{ _id: string } & Record<string, unknown>>('actors').insertOne({
+      _id: id,
+      tenantId,
+      kind: 'execution',
+      status: 'done',
+      final: true,
+      value: '"done"',
+      tags: ['final'],
+      machineId: 'execution',
+      machineVersion: 2,
+      snapshot: '{"status":"done"}',
+      input: '{"intent":"x"}',
+      contractId: 'ctr_legacy',
+      output: '{"n":1}',
+      error: 'null',
+      timers: '[]',
+      version: 4,
+      appliedSeq: 2,
+      ownerId: null,
+      leaseUntil: 0,
+      epoch: 3,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:01.000Z',
+      outcomes: [{ seq: 2, outcome: 'applied', error: 'null' }],
+    });
+    expect(await stores.actors.get(tenantId, id)).toMatchObject({
+      id,
+      status: 'done',
+      value: 'done',
+      tags: ['final'],
+      machineId: 'execution',
+      machineVersion: 2,
+      snapshot: { status: 'done' },
+      input: { intent: 'x' },
+      contractId: 'ctr_legacy',
+      output: { n: 1 },
+      error: null,
+      timers: [],
+      version: 4,
+      appliedSeq: 2,
+      epoch: 3,
+      updatedAt: '2026-01-01T00:00:01.000Z',
+    });
+    expect(await stores.actors.history(tenantId, id, -1, 10)).toEqual({ entries: [], oldestVersion: null });
+  });
+
   it('repairs on the next claim the copies of entries a crash lost after they left the ring', async () => {
     const record = await actorAt(12);
     // A crash right after the commits: their copies never reached `history`.

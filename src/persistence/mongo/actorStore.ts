@@ -67,33 +67,59 @@ import {
 import { assertDocumentFits, isDuplicateKeyError, MAX_DOCUMENT_BYTES } from './guard.js';
 import { ensureIndexes } from './indexes.js';
 
+/**
+ * An actor document: the fields a query filters, sorts or compares on, and the rest of the
+ * record in one JSON text, `b` ({@link ActorBody}). FerretDB v1 stores every field with its
+ * type beside it and finds a document by reading every row of its table, so fewer, smaller
+ * fields keep each lookup cheap (the packed document stays under PostgreSQL's threshold for
+ * compressing a row, which a lookup would otherwise undo for every row it reads).
+ */
 interface ActorDoc {
   _id: string;
   tenantId: string;
   kind: string;
   status: ActorStatus;
   final: boolean;
-  value: string;
   tags: string[];
-  machineId: string;
+  createdAt: string;
+  version: number;
+  appliedSeq: number;
+  /** As of the takeover that set it, `null` once final; the live lease is in `leases`. */
+  ownerId: string | null;
+  epoch: number;
+  /** What never changes after the spawn besides the queried fields: `[machineId, input]`, as JSON. */
+  i: string;
+  /** The {@link ActorBody}, as JSON: what a commit changes besides the queried fields. */
+  b: string;
+  /** The newest snapshot history entries, slot `h<version % ring>` (see the module comment). */
+  hist: Record<string, string>;
+}
+
+/** What a commit writes of an actor's record besides the queried fields. */
+interface ActorBody {
+  value: unknown;
+  machineVersion: number;
+  snapshot: unknown;
+  contractId: string | null;
+  output: unknown;
+  error: Problem | null;
+  timers: ActorRecord['timers'];
+  updatedAt: string;
+  /** The outcomes of the last commit, repeated here until copied into the mailbox (errors as JSON). */
+  outcomes: { seq: number; outcome: 'applied' | 'refused'; error: string }[];
+}
+
+/** The fields an actor document of the first format held one by one (read, never written). */
+interface LegacyActorFields {
+  value: string;
   machineVersion: number;
   snapshot: string | null;
-  input: string;
   contractId: string | null;
   output: string;
   error: string;
   timers: string;
-  version: number;
-  appliedSeq: number;
-  ownerId: string | null;
-  /** As of the last write of this document; the live value is in `leases`. */
-  leaseUntil: number;
-  epoch: number;
-  createdAt: string;
   updatedAt: string;
-  outcomes: { seq: number; outcome: 'applied' | 'refused'; error: string }[];
-  /** The newest snapshot history entries, slot `h<version % ring>` (see the module comment). */
-  hist: Record<string, HistItem>;
+  outcomes: ActorBody['outcomes'];
 }
 
 /** One history entry in an actor document. */
@@ -236,64 +262,130 @@ function changeOf(c: Pick<CommitPatch, 'status' | 'value' | 'tags' | 'contractId
 /** The history slot of `version` in a ring of `ring` (see the module comment). */
 const histSlot = (version: number, ring: number) => `h${version % ring}`;
 
-const histItem = (version: number, view: SnapshotChange): HistItem => ({ v: version, at: view.updatedAt, view: JSON.stringify(view) });
+/**
+ * A history entry as its ring slot holds it: one JSON text, the version, the time (epoch ms)
+ * and the change's fields by position, trailing nulls left out (a slot of its own fields would
+ * carry a type per field on FerretDB), or only the version and time when the entry is stored
+ * on its own. A time that epoch ms does not give back exactly stays its text.
+ */
+function packHist(version: number, c: SnapshotChange): string {
+  const parts: unknown[] = [version, compactTime(c.updatedAt), c.status, c.value, c.tags, c.contractId, c.machineVersion, c.output, c.error];
+  while (parts[parts.length - 1] === null) parts.pop();
+  return JSON.stringify(parts);
+}
+const packSpilled = (version: number, at: string): string => JSON.stringify([version, compactTime(at)]);
+
+/** An ISO time as epoch ms when that gives it back exactly, else the text itself. */
+function compactTime(iso: string): number | string {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === iso ? ms : iso;
+}
+
+function unpackHist(slot: string | HistItem): HistItem {
+  if (typeof slot !== 'string') return slot;
+  const [v, time, status, value = null, tags = [], contractId = null, machineVersion = null, output = null, error = null] = JSON.parse(slot) as [number, number | string, ...unknown[]];
+  const at = typeof time === 'number' ? new Date(time).toISOString() : time;
+  if (status === undefined) return { v, at, view: null };
+  const view = { status, value, tags, contractId, machineVersion, output, error, updatedAt: at } as SnapshotChange;
+  return { v, at, view: JSON.stringify(view) };
+}
 
 /** Leaves the history out of a read of the rest of an actor. */
 const WITHOUT_HIST = { projection: { hist: 0 } } as const;
 
 function asDocument(r: ActorRecord, ring: number): ActorDoc {
-  const doc: Omit<ActorDoc, 'hist'> = {
+  const body: ActorBody = {
+    value: r.value ?? null,
+    machineVersion: r.machineVersion,
+    snapshot: r.snapshot ?? null,
+    contractId: r.contractId,
+    output: r.output ?? null,
+    error: r.error,
+    timers: r.timers,
+    updatedAt: r.updatedAt,
+    outcomes: [],
+  };
+  return {
     _id: r.id,
     tenantId: r.tenantId,
     kind: r.kind,
     status: r.status,
     final: isFinalStatus(r.status),
-    value: text(r.value),
     tags: r.tags,
-    machineId: r.machineId,
-    machineVersion: r.machineVersion,
-    snapshot: r.snapshot === null ? null : text(r.snapshot),
-    input: text(r.input),
-    contractId: r.contractId,
-    output: text(r.output),
-    error: text(r.error),
-    timers: text(r.timers),
+    createdAt: r.createdAt,
     version: r.version,
     appliedSeq: r.appliedSeq,
     ownerId: r.ownerId,
-    leaseUntil: r.leaseUntil,
     epoch: r.epoch,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    outcomes: [],
+    i: JSON.stringify([r.machineId, r.input ?? null]),
+    b: packBody(body),
+    hist: { [histSlot(r.version, ring)]: packHist(r.version, changeOf(r, r.updatedAt)) },
   };
-  return { ...doc, hist: { [histSlot(r.version, ring)]: histItem(r.version, changeOf(r, r.updatedAt)) } };
+}
+
+/** The body as an actor document keeps it: empty timers and outcomes and no error left out. */
+function packBody(b: ActorBody): string {
+  const { error, timers, outcomes, ...rest } = b;
+  return JSON.stringify({ ...rest, ...(error === null ? {} : { error }), ...(timers.length === 0 ? {} : { timers }), ...(outcomes.length === 0 ? {} : { outcomes }) });
+}
+
+/** The body of an actor document, of either format. */
+function bodyOf(d: Pick<ActorDoc, 'b'>): ActorBody {
+  if (typeof d.b === 'string') {
+    // Empty timers and outcomes and a missing error are left out when written.
+    const b = JSON.parse(d.b) as Partial<ActorBody> & Pick<ActorBody, 'value' | 'machineVersion' | 'snapshot' | 'contractId' | 'output' | 'updatedAt'>;
+    return { ...b, error: b.error ?? null, timers: b.timers ?? [], outcomes: b.outcomes ?? [] };
+  }
+  const l = d as unknown as LegacyActorFields;
+  return {
+    value: parse(l.value, null),
+    machineVersion: l.machineVersion,
+    snapshot: parse(l.snapshot, null),
+    contractId: l.contractId,
+    output: parse(l.output, null),
+    error: parse<Problem | null>(l.error, null),
+    timers: parse(l.timers, []),
+    updatedAt: l.updatedAt,
+    outcomes: l.outcomes ?? [],
+  };
+}
+
+/** The machine and input of an actor document, of either format. */
+function spawnedOf(d: ActorDoc): { machineId: string; input: unknown } {
+  if (typeof d.i === 'string') {
+    const [machineId, input] = JSON.parse(d.i) as [string, unknown];
+    return { machineId, input };
+  }
+  const l = d as unknown as { machineId: string; input: string };
+  return { machineId: l.machineId, input: parse(l.input, null) };
 }
 
 function toRecord(d: ActorDoc, live: { lastSeq?: number; lease?: LeaseDoc | null } = {}): ActorRecord {
+  const body = bodyOf(d);
+  const { machineId, input } = spawnedOf(d);
   return {
     id: d._id,
     tenantId: d.tenantId,
     kind: d.kind,
     status: d.status,
-    value: parse(d.value, null),
+    value: body.value,
     tags: d.tags,
-    machineId: d.machineId,
-    machineVersion: d.machineVersion,
-    snapshot: parse(d.snapshot, null),
-    input: parse(d.input, null),
-    contractId: d.contractId,
-    output: parse(d.output, null),
-    error: parse<Problem | null>(d.error, null),
-    timers: parse(d.timers, []),
+    machineId,
+    machineVersion: body.machineVersion,
+    snapshot: body.snapshot as ActorRecord['snapshot'],
+    input,
+    contractId: body.contractId,
+    output: body.output,
+    error: body.error,
+    timers: body.timers,
     version: d.version,
     appliedSeq: d.appliedSeq,
     lastSeq: Math.max(live.lastSeq ?? d.appliedSeq, d.appliedSeq),
     ownerId: live.lease ? live.lease.ownerId : d.ownerId,
-    leaseUntil: live.lease ? live.lease.leaseUntil : d.leaseUntil,
+    leaseUntil: live.lease ? live.lease.leaseUntil : 0,
     epoch: live.lease ? live.lease.epoch : d.epoch,
     createdAt: d.createdAt,
-    updatedAt: d.updatedAt,
+    updatedAt: body.updatedAt,
   };
 }
 
@@ -376,8 +468,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * Two round trips: the lease before the actor (a stored actor always has one, so a crash in
    * between leaves nothing a claim could miss), then the actor with its first history entry.
    */
-  async function insertActor(doc: ActorDoc): Promise<void> {
-    await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil: doc.leaseUntil, final: doc.final });
+  async function insertActor(doc: ActorDoc, leaseUntil: number): Promise<void> {
+    await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil, final: doc.final });
     await insertIgnoringDuplicate(actors, doc);
   }
 
@@ -386,12 +478,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * document, else stored on its own first (upserted, so a commit that fails after it leaves
    * nothing a reader trusts: readers take only the versions the actor document reached).
    */
-  async function histEntry(actorId: string, version: number, view: SnapshotChange): Promise<HistItem> {
-    const item = histItem(version, view);
-    if (item.view === null || Buffer.byteLength(item.view) <= Math.floor(HIST_BYTES_MAX / ring)) return item;
+  async function histEntry(actorId: string, version: number, view: SnapshotChange): Promise<string> {
+    const packed = packHist(version, view);
+    if (Buffer.byteLength(packed) <= Math.floor(HIST_BYTES_MAX / ring)) return packed;
     const _id = `${actorId}:${version}`;
-    await history.replaceOne({ _id }, { actorId, v: version, at: item.at, view: item.view }, { upsert: true });
-    return { v: version, at: item.at, view: null };
+    await history.replaceOne({ _id }, { actorId, v: version, at: view.updatedAt, view: JSON.stringify(view) }, { upsert: true });
+    return packSpilled(version, view.updatedAt);
   }
 
   /**
@@ -496,7 +588,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       if (!d || d.final || d.epoch > holder.epoch) return null;
       const taken = await actors.findOneAndUpdate(
         { _id: actorId, version: d.version, epoch: { $lte: holder.epoch }, final: false },
-        { $set: { ownerId: holder.ownerId, epoch: holder.epoch, leaseUntil } },
+        { $set: { ownerId: holder.ownerId, epoch: holder.epoch } },
         { returnDocument: 'after' },
       );
       if (taken) return taken;
@@ -536,7 +628,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   }
 
   /** Copies a commit's outcomes into the mailbox (idempotent; repeated by a claim after a crash). */
-  async function copyOutcomes(actorId: string, outcomes: ActorDoc['outcomes']): Promise<void> {
+  async function copyOutcomes(actorId: string, outcomes: ActorBody['outcomes']): Promise<void> {
     for (let i = 0; i < outcomes.length; i += OUTCOME_BATCH) {
       const batch = outcomes.slice(i, i + OUTCOME_BATCH);
       await mailbox.bulkWrite(
@@ -670,11 +762,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
             continue;
           }
           // A replay: make sure the promised actor exists (its first request may have died).
-          if (existing.record) await insertActor(JSON.parse(existing.record) as ActorDoc);
+          if (existing.record) await insertActor(JSON.parse(existing.record) as ActorDoc, record.leaseUntil);
           return { fresh: false, value: String(existing.result), requestHash: existing.requestHash };
         }
       }
-      await insertActor(doc);
+      await insertActor(doc, record.leaseUntil);
       return { fresh: true, value: record.id };
     },
 
@@ -762,8 +854,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       if (d.outcome === 'pending') {
         // An outcome committed with the actor but not yet copied here (crash in between), or
         // an event its final commit left behind, not yet refused by the batch that will.
-        const a = await actors.findOne({ _id: actorId, tenantId }, { projection: { outcomes: 1, final: 1, appliedSeq: 1 } });
-        const o = a?.outcomes.find((x) => x.seq === seq);
+        const a = await actors.findOne({ _id: actorId, tenantId }, { projection: { b: 1, final: 1, appliedSeq: 1 } });
+        const o = a ? bodyOf(a).outcomes.find((x) => x.seq === seq) : undefined;
         if (o) return toEntry({ ...d, outcome: o.outcome, error: o.error });
         if (a?.final && seq > a.appliedSeq) return toEntry({ ...d, outcome: 'refused', error: endedBeforeApplied(actorId) });
       }
@@ -773,28 +865,23 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     async commit(id, owner, expectedVersion, patch: CommitPatch) {
       const final = isFinalStatus(patch.status);
       const outcomes = patch.outcomes.map((o) => ({ seq: o.seq, outcome: o.outcome, error: text(o.error) }));
-      const set: Partial<ActorDoc> = {
-        status: patch.status,
-        final,
-        value: text(patch.value),
-        tags: patch.tags,
-        snapshot: patch.snapshot === null ? null : text(patch.snapshot),
+      const updatedAt = new Date().toISOString();
+      const body: ActorBody = {
+        value: patch.value ?? null,
         machineVersion: patch.machineVersion,
+        snapshot: patch.snapshot,
         contractId: patch.contractId,
-        output: text(patch.output),
-        error: text(patch.error),
-        timers: text(patch.timers),
-        appliedSeq: patch.appliedSeq,
-        updatedAt: new Date().toISOString(),
+        output: patch.output ?? null,
+        error: patch.error,
+        timers: patch.timers,
+        updatedAt,
         outcomes,
       };
-      if (final) {
-        set.ownerId = null;
-        set.leaseUntil = 0;
-      }
+      const set: Partial<ActorDoc> = { status: patch.status, final, tags: patch.tags, appliedSeq: patch.appliedSeq, b: packBody(body) };
+      if (final) set.ownerId = null;
       assertDocumentFits(set, 'snapshot', SNAPSHOT_BYTES_MAX);
       const version = expectedVersion + 1;
-      const item = await histEntry(id, version, changeOf(patch, set.updatedAt ?? new Date().toISOString()));
+      const item = await histEntry(id, version, changeOf(patch, updatedAt));
       // The first commit past the ring keeps the entries it is about to overwrite.
       const before = version === ring ? await actors.findOne({ _id: id }, { projection: { hist: 1 } }) : null;
       // One compare-and-set with the version's history entry: a holder that stalled past its
@@ -810,7 +897,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       // inserts its entry, then reads that document; one of the two sees the other's write,
       // so no entry is left pending.
       await Promise.all([
-        version >= ring ? keepHistory(id, version, [...Object.values(before?.hist ?? {}), item]) : undefined,
+        version >= ring ? keepHistory(id, version, [...Object.values(before?.hist ?? {}), item].map(unpackHist)) : undefined,
         outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
         final ? leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }) : undefined,
       ]);
@@ -863,11 +950,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       const settled = await settle(taken, Math.min(takeoverSettleMs, leaseMs / 4));
       const out: ActorRecord[] = [];
       await inBatches(settled, CLAIM_CONCURRENCY, async (d) => {
+        const { outcomes } = bodyOf(d);
         const [lastSeq] = await Promise.all([
           lastSeqFrom(d._id, knownFloor(d._id, d.appliedSeq)),
-          d.outcomes.length > 0 ? copyOutcomes(d._id, d.outcomes) : undefined,
+          outcomes.length > 0 ? copyOutcomes(d._id, outcomes) : undefined,
           // Repairs the history copies of the last commits if their writer died right after them.
-          d.version >= ring ? actors.findOne({ _id: d._id }, { projection: { hist: 1 } }).then((h) => keepHistory(d._id, d.version, Object.values(h?.hist ?? {}))) : undefined,
+          d.version >= ring ? actors.findOne({ _id: d._id }, { projection: { hist: 1 } }).then((h) => keepHistory(d._id, d.version, Object.values(h?.hist ?? {}).map(unpackHist))) : undefined,
         ]);
         const t = byId.get(d._id);
         if (t) out.push(toRecord(d, { lastSeq, lease: t.lease }));
@@ -918,6 +1006,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       // Entries kept: versions above `low`, the newest in the ring, the older ones in `history`.
       const low = d.version - historyMax;
       const inRing = Object.values(d.hist ?? {})
+        .map(unpackHist)
         .filter((e) => e.v <= d.version && e.v > d.version - ring)
         .sort((x, y) => x.v - y.v);
       const ringLow = inRing[0]?.v ?? d.version + 1;
