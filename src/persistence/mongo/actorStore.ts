@@ -40,12 +40,15 @@
  * mark). A batch that never runs (the process died) is repaired by the claim that finds the
  * actor final (a lease update the process did not send either runs out first).
  *
- * Snapshot history lives in the actor document, written by the same insert or
- * compare-and-set as the version it records: `hist.h<version % historyMax>` holds the entry
- * of the newest version in that slot, so the document keeps the newest `historyMax` entries
- * with nothing to prune, and a reader takes the ones within `historyMax` of the document's
- * version (a slot left from a larger `historyMax` is ignored). Reads of the rest of the actor
- * leave the field out.
+ * Snapshot history: the actor document keeps its newest {@link HIST_RING} entries, written by
+ * the same insert or compare-and-set as the version each records (`hist.h<version % ring>`).
+ * An actor that outlives the ring has its entries copied to `history/<actor>:<version>` as
+ * they leave it (right after the compare-and-set that overwrites them; a reader that finds
+ * the gap reads once more, and the next claim re-copies what the ring still holds), and every
+ * {@link HIST_SWEEP} versions the copies older than `historyMax` are deleted. An entry larger
+ * than its share of the ring is stored there first and the slot names it. Readers take only
+ * the versions the document reached, within `historyMax` of its version. Reads of the rest
+ * of the actor leave the ring out.
  */
 import type { Collection, Db, Document } from 'mongodb';
 import { AppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
