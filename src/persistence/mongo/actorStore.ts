@@ -581,12 +581,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   }
 
   /**
-   * The takeover's write of the actor document (owner, epoch, lease end), keeping its
+   * The takeover's write of the actor document (owner and epoch), keeping its
    * version: from the document `read` (or read now), again from each newer one until the
    * compare-and-set on version lands. `null` when the actor is gone or final, or a later
    * epoch holds it.
    */
-  async function takeOver(actorId: string, holder: { ownerId: string; epoch: number }, leaseUntil: number, read?: ActorDoc | null): Promise<ActorDoc | null> {
+  async function takeOver(actorId: string, holder: { ownerId: string; epoch: number }, read?: ActorDoc | null): Promise<ActorDoc | null> {
     for (let d = read === undefined ? await actors.findOne({ _id: actorId }, WITHOUT_HIST) : read; ; d = await actors.findOne({ _id: actorId }, WITHOUT_HIST)) {
       if (!d || d.final || d.epoch > holder.epoch) return null;
       const taken = await actors.findOneAndUpdate(
@@ -605,7 +605,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * another wait, a few times at most; an actor still moving after that is left to its
    * lease, which runs out and is claimed again.
    */
-  async function settle(taken: { d: ActorDoc; holder: { ownerId: string; epoch: number }; leaseUntil: number }[], waitMs: number): Promise<ActorDoc[]> {
+  async function settle(taken: { d: ActorDoc; holder: { ownerId: string; epoch: number } }[], waitMs: number): Promise<ActorDoc[]> {
     const out: ActorDoc[] = [];
     for (let round = 0, open = taken; open.length > 0 && round < SETTLE_ROUNDS; round++) {
       await new Promise((resolve) => setTimeout(resolve, waitMs));
@@ -617,7 +617,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           out.push(now);
           return;
         }
-        const d = await takeOver(now._id, t.holder, t.leaseUntil, now);
+        const d = await takeOver(now._id, t.holder, now);
         if (d) again.push({ ...t, d });
       });
       open = again;
@@ -913,7 +913,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         .find({ final: false, $or: [{ ownerId: null }, { leaseUntil: { $lt: nowMs } }] })
         .limit(limit)
         .toArray();
-      type Taken = { d: ActorDoc; holder: { ownerId: string; epoch: number }; leaseUntil: number; lease: LeaseDoc };
+      type Taken = { d: ActorDoc; holder: { ownerId: string; epoch: number }; lease: LeaseDoc };
       const claimOne = async (lease: LeaseDoc): Promise<Taken | null> => {
         // One winner per epoch, whatever the server's update semantics.
         const epoch = await claimEpoch(lease, ownerId, nowMs, leaseMs);
@@ -921,7 +921,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         const taken: LeaseDoc = { _id: lease._id, ownerId, epoch, leaseUntil: nowMs + leaseMs, final: false };
         await leases.replaceOne({ _id: lease._id }, taken);
         const holder = { ownerId, epoch };
-        const d = await takeOver(lease._id, holder, taken.leaseUntil);
+        const d = await takeOver(lease._id, holder);
         if (!d) {
           // The actor ended but its lease was left claimable (a crash between the final commit
           // and its lease's update, or that update lost to a concurrent renewal): mark it now,
@@ -935,7 +935,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           }
           return null;
         }
-        return { d, holder, leaseUntil: taken.leaseUntil, lease: taken };
+        return { d, holder, lease: taken };
       };
       // Actors are taken over independently, a few at a time. The leases are granted from
       // `nowMs`: once a quarter of one has passed, no more are started, so the caller gets them
