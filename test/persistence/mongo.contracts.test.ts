@@ -5,55 +5,38 @@
  * command, revocations of an earlier version's `contract_revocations` carried over when the
  * store opens, and a revocation document never read or changed as a contract.
  */
-import { randomBytes } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
-import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { permissiveMvpContract } from '../../src/machines/contract.js';
 import { createMongoStores } from '../../src/persistence/mongo/index.js';
-import type { Stores } from '../../src/persistence/ports.js';
 import { describeWithService } from '../services/env.js';
+import { freshMongo } from './fixtures/freshMongo.js';
 
 describeWithService('MONGO_URL', 'MongoDB contract revocations', (url) => {
-  const admin = new MongoClient(url);
-  let stores: Stores;
-  let db: Db;
-  let dbName: string;
+  const mongo = freshMongo(url, 'ctr');
   const tenantId = 'ten-revoke';
 
-  beforeEach(async () => {
-    dbName = `symphainy_ctr_${randomBytes(6).toString('hex')}`;
-    stores = await createMongoStores(url, { dbName });
-    db = admin.db(dbName);
-  });
-  afterEach(async () => {
-    await stores.close();
-    await db.dropDatabase();
-  });
-  afterAll(async () => {
-    await admin.close();
-  });
 
   it('reads a tenant’s contracts with their revocations, and refuses to revoke or expire a revocation document', async () => {
     const c = permissiveMvpContract(tenantId, Date.now());
-    expect(await stores.contracts.insertIfNone(c)).toBe(true);
-    expect(await stores.contracts.revoke(tenantId, c.id, '2026-01-02T00:00:00.000Z')).toBe(true);
-    expect(await stores.contracts.revoke(tenantId, c.id, '2026-01-03T00:00:00.000Z')).toBe(true);
-    const listed = await stores.contracts.list(tenantId);
+    expect(await mongo.stores.contracts.insertIfNone(c)).toBe(true);
+    expect(await mongo.stores.contracts.revoke(tenantId, c.id, '2026-01-02T00:00:00.000Z')).toBe(true);
+    expect(await mongo.stores.contracts.revoke(tenantId, c.id, '2026-01-03T00:00:00.000Z')).toBe(true);
+    const listed = await mongo.stores.contracts.list(tenantId);
     expect(listed.map((x) => [x.id, x.revokedAt])).toEqual([[c.id, '2026-01-02T00:00:00.000Z']]);
-    expect((await stores.contracts.get(tenantId, c.id))?.revokedAt).toBe('2026-01-02T00:00:00.000Z');
+    expect((await mongo.stores.contracts.get(tenantId, c.id))?.revokedAt).toBe('2026-01-02T00:00:00.000Z');
     const marker = `revoked:${c.id}`;
-    expect(await stores.contracts.get(tenantId, marker)).toBeNull();
-    expect(await stores.contracts.revoke(tenantId, marker, '2026-01-04T00:00:00.000Z')).toBe(false);
-    expect(await stores.contracts.setExpiry(tenantId, marker, '2026-01-04T00:00:00.000Z')).toBe(false);
-    expect(await stores.contracts.list('ten-other')).toEqual([]);
+    expect(await mongo.stores.contracts.get(tenantId, marker)).toBeNull();
+    expect(await mongo.stores.contracts.revoke(tenantId, marker, '2026-01-04T00:00:00.000Z')).toBe(false);
+    expect(await mongo.stores.contracts.setExpiry(tenantId, marker, '2026-01-04T00:00:00.000Z')).toBe(false);
+    expect(await mongo.stores.contracts.list('ten-other')).toEqual([]);
   });
 
   it('carries over the revocations an earlier version kept in contract_revocations', async () => {
     const c = permissiveMvpContract(tenantId, Date.now());
-    expect(await stores.contracts.insertIfNone(c)).toBe(true);
-    await db.collection<{ _id: string; tenantId: string; revokedAt: string }>('contract_revocations').insertOne({ _id: c.id, tenantId, revokedAt: '2026-01-01T00:00:00.000Z' });
-    expect((await stores.contracts.get(tenantId, c.id))?.revokedAt).toBeNull();
-    const reopened = await createMongoStores(url, { dbName });
+    expect(await mongo.stores.contracts.insertIfNone(c)).toBe(true);
+    await mongo.db.collection<{ _id: string; tenantId: string; revokedAt: string }>('contract_revocations').insertOne({ _id: c.id, tenantId, revokedAt: '2026-01-01T00:00:00.000Z' });
+    expect((await mongo.stores.contracts.get(tenantId, c.id))?.revokedAt).toBeNull();
+    const reopened = await createMongoStores(url, { dbName: mongo.dbName });
     try {
       expect((await reopened.contracts.get(tenantId, c.id))?.revokedAt).toBe('2026-01-01T00:00:00.000Z');
       expect((await reopened.contracts.list(tenantId)).map((x) => x.revokedAt)).toEqual(['2026-01-01T00:00:00.000Z']);
@@ -61,8 +44,8 @@ describeWithService('MONGO_URL', 'MongoDB contract revocations', (url) => {
       await reopened.close();
     }
     // Opening again copies nothing twice.
-    const again = await createMongoStores(url, { dbName });
+    const again = await createMongoStores(url, { dbName: mongo.dbName });
     await again.close();
-    expect(await db.collection('contracts').countDocuments({ tenantId })).toBe(2);
+    expect(await mongo.db.collection('contracts').countDocuments({ tenantId })).toBe(2);
   });
 });

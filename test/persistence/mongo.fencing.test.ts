@@ -6,16 +6,15 @@
  * newer-lease condition on a chunk upsert, the older-lease replacement of an artifact, the
  * undo filters), so a server that answered one of them wrongly would fail here.
  */
-import { randomBytes } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
-import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
 import { newId } from '../../src/ids.js';
 import { underFence, writerMark, writtenUnder } from '../../src/persistence/mongo/guard.js';
 import { createMongoStores } from '../../src/persistence/mongo/index.js';
-import type { ActorRecord, Artifact, Fence, RecordRow, Stores } from '../../src/persistence/ports.js';
+import type { ActorRecord, Artifact, Fence, RecordRow } from '../../src/persistence/ports.js';
 import { describeWithService } from '../services/env.js';
 import { actorRecord, commitPatch } from './fixtures/actorRecord.js';
+import { freshMongo } from './fixtures/freshMongo.js';
 
 const MINUTE = 60_000;
 
@@ -29,37 +28,22 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
 }
 
 describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
-  const admin = new MongoClient(url);
-  let stores: Stores;
-  let db: Db;
-  let dbName: string;
+  const mongo = freshMongo(url, 'fence');
   const tenantId = 'ten-fence';
   const former = 'own-former';
   const current = 'own-current';
 
-  beforeEach(async () => {
-    dbName = `symphainy_fence_${randomBytes(6).toString('hex')}`;
-    stores = await createMongoStores(url, { dbName });
-    db = admin.db(dbName);
-  });
-  afterEach(async () => {
-    await stores.close();
-    await db.dropDatabase();
-  });
-  afterAll(async () => {
-    await admin.close();
-  });
 
   /** An actor held by `former` at epoch 2. */
   async function heldActor(): Promise<ActorRecord> {
     const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 2 });
-    await stores.actors.create(record);
+    await mongo.stores.actors.create(record);
     return record;
   }
 
   /** `current` takes the actor over once its lease lapsed; its fence (epoch 3). */
   async function takeOver(actorId: string): Promise<Fence> {
-    const claimed = await stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
+    const claimed = await mongo.stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
     expect(claimed.map((r) => [r.id, r.epoch])).toEqual([[actorId, 3]]);
     return { actorId, ownerId: current, epoch: 3 };
   }
@@ -80,25 +64,25 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const actor = await heldActor();
     const stale: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
     const id = newId('art');
-    expect(await stores.artifacts.put(artifactOf(actor.id, id, { by: 'former' }), stale)).toBe(true);
+    expect(await mongo.stores.artifacts.put(artifactOf(actor.id, id, { by: 'former' }), stale)).toBe(true);
     const fence = await takeOver(actor.id);
 
-    expect(await stores.artifacts.put(artifactOf(actor.id, id, { by: 'current' }), fence)).toBe(true);
-    expect((await stores.artifacts.get(tenantId, id))?.body).toEqual({ by: 'current' });
-    expect(await stores.artifacts.put(artifactOf(actor.id, id, { by: 'current again' }), fence)).toBe(false);
-    expect(await rejection(stores.artifacts.put(artifactOf(actor.id, id, { by: 'former again' }), stale))).toBe('lease-lost');
-    expect(await stores.artifacts.put(artifactOf(actor.id, id, { by: 'unfenced' }))).toBe(false);
-    expect((await stores.artifacts.get(tenantId, id))?.body).toEqual({ by: 'current' });
-    expect(await stores.artifacts.countByActor(tenantId, actor.id)).toBe(1);
+    expect(await mongo.stores.artifacts.put(artifactOf(actor.id, id, { by: 'current' }), fence)).toBe(true);
+    expect((await mongo.stores.artifacts.get(tenantId, id))?.body).toEqual({ by: 'current' });
+    expect(await mongo.stores.artifacts.put(artifactOf(actor.id, id, { by: 'current again' }), fence)).toBe(false);
+    expect(await rejection(mongo.stores.artifacts.put(artifactOf(actor.id, id, { by: 'former again' }), stale))).toBe('lease-lost');
+    expect(await mongo.stores.artifacts.put(artifactOf(actor.id, id, { by: 'unfenced' }))).toBe(false);
+    expect((await mongo.stores.artifacts.get(tenantId, id))?.body).toEqual({ by: 'current' });
+    expect(await mongo.stores.artifacts.countByActor(tenantId, actor.id)).toBe(1);
   });
 
   it('lets the new owner replace a chunk written under the former lease', async () => {
     const actor = await heldActor();
     const datasetId = newId('dst');
-    await stores.records.putChunk(tenantId, datasetId, 0, rows('former'), { actorId: actor.id, ownerId: former, epoch: 2 });
+    await mongo.stores.records.putChunk(tenantId, datasetId, 0, rows('former'), { actorId: actor.id, ownerId: former, epoch: 2 });
     const fence = await takeOver(actor.id);
-    await stores.records.putChunk(tenantId, datasetId, 0, rows('current'), fence);
-    expect(await stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('current'));
+    await mongo.stores.records.putChunk(tenantId, datasetId, 0, rows('current'), fence);
+    expect(await mongo.stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('current'));
   });
 
   it('keeps a chunk written under a newer lease when an older lease’s write gets past the lease check', async () => {
@@ -106,7 +90,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const datasetId = newId('dst');
     // What a takeover racing this write would leave: the chunk already written at epoch 3,
     // while the lease the writer checks still shows epoch 2.
-    await db.collection('record_chunks').insertOne({
+    await mongo.db.collection('record_chunks').insertOne({
       tenantId,
       datasetId,
       chunkNo: 0,
@@ -116,11 +100,11 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
       writer: { actorId: actor.id, ownerId: current, epoch: 3 },
     });
     const fence: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
-    expect(await rejection(stores.records.putChunk(tenantId, datasetId, 0, rows('older'), fence))).toBe('lease-lost');
-    expect(await stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('newer'));
+    expect(await rejection(mongo.stores.records.putChunk(tenantId, datasetId, 0, rows('older'), fence))).toBe('lease-lost');
+    expect(await mongo.stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('newer'));
     // Another actor's lease, or none, does not order against it: those writes replace it.
-    await stores.records.putChunk(tenantId, datasetId, 0, rows('unfenced'));
-    expect(await stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('unfenced'));
+    await mongo.stores.records.putChunk(tenantId, datasetId, 0, rows('unfenced'));
+    expect(await mongo.stores.records.getChunk(tenantId, datasetId, 0)).toEqual(rows('unfenced'));
   });
 
   it('undoes a write and refuses it when the lease moves while the write lands', async () => {
@@ -128,7 +112,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const fence: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
     const undone: string[] = [];
     const outcome = underFence(
-      db,
+      mongo.db,
       fence,
       async () => {
         await takeOver(actor.id);
@@ -145,18 +129,18 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const fence: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
     const mark = writerMark(fence);
     const id = newId('art');
-    await stores.artifacts.put(artifactOf(actor.id, id, { n: 1 }), fence);
+    await mongo.stores.artifacts.put(artifactOf(actor.id, id, { n: 1 }), fence);
     const datasetId = newId('dst');
-    await stores.records.putChunk(tenantId, datasetId, 0, rows('x'), fence);
+    await mongo.stores.records.putChunk(tenantId, datasetId, 0, rows('x'), fence);
     for (const other of [{ ...mark, epoch: 3 }, { ...mark, ownerId: current }, { ...mark, actorId: newId('exe') }]) {
-      expect(await db.collection<{ _id: string }>('artifacts').countDocuments({ _id: id, ...writtenUnder(other) })).toBe(0);
-      expect(await db.collection('record_chunks').countDocuments({ tenantId, datasetId, chunkNo: 0, ...writtenUnder(other) })).toBe(0);
+      expect(await mongo.db.collection<{ _id: string }>('artifacts').countDocuments({ _id: id, ...writtenUnder(other) })).toBe(0);
+      expect(await mongo.db.collection('record_chunks').countDocuments({ tenantId, datasetId, chunkNo: 0, ...writtenUnder(other) })).toBe(0);
     }
-    expect(await db.collection<{ _id: string }>('artifacts').countDocuments({ _id: id, ...writtenUnder(mark) })).toBe(1);
-    expect(await db.collection('record_chunks').countDocuments({ tenantId, datasetId, chunkNo: 0, ...writtenUnder(mark) })).toBe(1);
+    expect(await mongo.db.collection<{ _id: string }>('artifacts').countDocuments({ _id: id, ...writtenUnder(mark) })).toBe(1);
+    expect(await mongo.db.collection('record_chunks').countDocuments({ tenantId, datasetId, chunkNo: 0, ...writtenUnder(mark) })).toBe(1);
   });
 
-  const actorDoc = (actorId: string) => db.collection<{ _id: string; ownerId: string | null; epoch: number; version: number; b: string }>('actors').findOne({ _id: actorId });
+  const actorDoc = (actorId: string) => mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; version: number; b: string }>('actors').findOne({ _id: actorId });
 
   /** The actor document's body (what a commit writes besides the queried fields) with `value`, as a commit would write it. */
   async function bodyWith(actorId: string, value: string): Promise<string> {
@@ -166,7 +150,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
   /** The former owner's commit write (its compare-and-set on version, owner and epoch), as it reaches the server. */
   async function formerWrite(actorId: string, expectedVersion: number, value: string): Promise<number> {
     const b = await bodyWith(actorId, value);
-    const res = await db
+    const res = await mongo.db
       .collection<{ _id: string }>('actors')
       .updateOne({ _id: actorId, version: expectedVersion, ownerId: former, epoch: 2, final: false }, { $set: { b }, $inc: { version: 1 } });
     return res.modifiedCount;
@@ -186,11 +170,11 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
   it('refuses a former owner’s commit once the takeover wrote the new owner and epoch', async () => {
     const actor = await heldActor();
     await takeOver(actor.id);
-    expect(await rejection(stores.actors.commit(actor.id, { ownerId: former, epoch: 2 }, 0, { ...patch, value: 'former' }))).toBe('lease-lost');
+    expect(await rejection(mongo.stores.actors.commit(actor.id, { ownerId: former, epoch: 2 }, 0, { ...patch, value: 'former' }))).toBe('lease-lost');
     expect(await formerWrite(actor.id, 0, 'late')).toBe(0);
     expect(await actorDoc(actor.id)).toMatchObject({ ownerId: current, epoch: 3, version: 0 });
-    expect(await stores.actors.commit(actor.id, { ownerId: current, epoch: 3 }, 0, { ...patch, value: 'current' })).toBe(1);
-    expect(await stores.actors.get(tenantId, actor.id)).toMatchObject({ version: 1, value: 'current', ownerId: current, epoch: 3 });
+    expect(await mongo.stores.actors.commit(actor.id, { ownerId: current, epoch: 3 }, 0, { ...patch, value: 'current' })).toBe(1);
+    expect(await mongo.stores.actors.get(tenantId, actor.id)).toMatchObject({ version: 1, value: 'current', ownerId: current, epoch: 3 });
   });
 
   it('continues from a former owner’s commit that the server wrote back over the takeover’s write', async () => {
@@ -198,36 +182,36 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     // former owner's compare-and-set just before the takeover's write, and write it back just
     // after: the former owner's document at version 1, its own epoch. Done here by hand while
     // the takeover waits to read its write back.
-    const slow = await createMongoStores(url, { dbName, takeoverSettleMs: 400 });
+    const slow = await createMongoStores(url, { dbName: mongo.dbName, takeoverSettleMs: 400 });
     try {
       const actor = await heldActor();
       const claiming = slow.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
       const seen = await untilEpoch(actor.id, 3);
       expect(seen).toMatchObject({ ownerId: current, epoch: 3, version: 0 });
-      const actors = db.collection<{ _id: string }>('actors');
+      const actors = mongo.db.collection<{ _id: string }>('actors');
       await actors.updateOne({ _id: actor.id }, { $set: { ownerId: former, epoch: 2, b: await bodyWith(actor.id, 'former') }, $inc: { version: 1 } });
       const claimed = await claiming;
       expect(claimed).toHaveLength(1);
       expect(claimed[0]).toMatchObject({ id: actor.id, ownerId: current, epoch: 3, version: 1, value: 'former' });
       expect(await actorDoc(actor.id)).toMatchObject({ ownerId: current, epoch: 3, version: 1 });
       // The former owner is fenced from here on; the new one continues from the former's commit.
-      expect(await rejection(stores.actors.commit(actor.id, { ownerId: former, epoch: 2 }, 1, patch))).toBe('lease-lost');
+      expect(await rejection(mongo.stores.actors.commit(actor.id, { ownerId: former, epoch: 2 }, 1, patch))).toBe('lease-lost');
       expect(await formerWrite(actor.id, 1, 'late')).toBe(0);
-      expect(await stores.actors.commit(actor.id, { ownerId: current, epoch: 3 }, 1, { ...patch, value: 'current' })).toBe(2);
-      expect(await stores.actors.get(tenantId, actor.id)).toMatchObject({ version: 2, value: 'current', ownerId: current, epoch: 3 });
+      expect(await mongo.stores.actors.commit(actor.id, { ownerId: current, epoch: 3 }, 1, { ...patch, value: 'current' })).toBe(2);
+      expect(await mongo.stores.actors.get(tenantId, actor.id)).toMatchObject({ version: 2, value: 'current', ownerId: current, epoch: 3 });
     } finally {
       await slow.close();
     }
   });
 
   it('hands no actor to a takeover that a later epoch overtook while it waited', async () => {
-    const slow = await createMongoStores(url, { dbName, takeoverSettleMs: 400 });
+    const slow = await createMongoStores(url, { dbName: mongo.dbName, takeoverSettleMs: 400 });
     try {
       const actor = await heldActor();
       const claiming = slow.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
       const seen = await untilEpoch(actor.id, 3);
       expect(seen).toMatchObject({ epoch: 3 });
-      await db.collection<{ _id: string }>('actors').updateOne({ _id: actor.id }, { $set: { ownerId: 'own-later', epoch: 4 } });
+      await mongo.db.collection<{ _id: string }>('actors').updateOne({ _id: actor.id }, { $set: { ownerId: 'own-later', epoch: 4 } });
       expect(await claiming).toEqual([]);
       expect(await actorDoc(actor.id)).toMatchObject({ ownerId: 'own-later', epoch: 4 });
     } finally {
@@ -239,20 +223,20 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const actor = await heldActor();
     // Epoch 3 was claimed long ago, but its lease write was lost (a concurrent renewal of the
     // former owner rewrote the document): the lease still shows epoch 2, expired.
-    await db.collection<{ _id: string; ownerId: string; at: number }>('claims').insertOne({ _id: `${actor.id}:3`, ownerId: 'own-lost', at: Date.now() - 5 * MINUTE });
-    const claimed = await stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
+    await mongo.db.collection<{ _id: string; ownerId: string; at: number }>('claims').insertOne({ _id: `${actor.id}:3`, ownerId: 'own-lost', at: Date.now() - 5 * MINUTE });
+    const claimed = await mongo.stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
     expect(claimed).toMatchObject([{ id: actor.id, ownerId: current, epoch: 4 }]);
     // A claim of the same epoch made within a lease is a concurrent takeover: left to it.
     const other = await heldActor();
-    await db.collection<{ _id: string; ownerId: string; at: number }>('claims').insertOne({ _id: `${other.id}:3`, ownerId: 'own-racing', at: Date.now() + 2 * MINUTE });
-    expect(await stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10)).toEqual([]);
+    await mongo.db.collection<{ _id: string; ownerId: string; at: number }>('claims').insertOne({ _id: `${other.id}:3`, ownerId: 'own-racing', at: Date.now() + 2 * MINUTE });
+    expect(await mongo.stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10)).toEqual([]);
   });
 
   it('refuses writes under a lease given up at a clean shutdown', async () => {
     const actor = await heldActor();
     const fence: Fence = { actorId: actor.id, ownerId: former, epoch: 2 };
-    await stores.actors.release(former, [actor.id]);
-    expect(await rejection(stores.artifacts.put(artifactOf(actor.id, newId('art'), {}), fence))).toBe('lease-lost');
-    expect(await rejection(stores.records.putChunk(tenantId, newId('dst'), 0, rows('x'), fence))).toBe('lease-lost');
+    await mongo.stores.actors.release(former, [actor.id]);
+    expect(await rejection(mongo.stores.artifacts.put(artifactOf(actor.id, newId('art'), {}), fence))).toBe('lease-lost');
+    expect(await rejection(mongo.stores.records.putChunk(tenantId, newId('dst'), 0, rows('x'), fence))).toBe('lease-lost');
   });
 });

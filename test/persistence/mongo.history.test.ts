@@ -6,50 +6,33 @@
  * `historyMax`, an entry too large to keep inline, and a copy a crash lost being repaired by
  * the next claim, against the real server so a query shape it answered wrongly would fail here.
  */
-import { randomBytes } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
-import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
-import { createMongoStores } from '../../src/persistence/mongo/index.js';
-import type { Stores } from '../../src/persistence/ports.js';
+import { expect, it } from 'vitest';
 import { describeWithService } from '../services/env.js';
 import { actorRecord, commitPatch as patch } from './fixtures/actorRecord.js';
+import { freshMongo } from './fixtures/freshMongo.js';
 
 const MINUTE = 60_000;
 const HISTORY_MAX = 20;
 
 describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
-  const admin = new MongoClient(url);
-  let stores: Stores;
-  let db: Db;
+  const mongo = freshMongo(url, 'hist', { historyMax: HISTORY_MAX });
   const tenantId = 'ten-hist';
   const owner = { ownerId: 'own-hist', epoch: 1 };
 
-  beforeEach(async () => {
-    const dbName = `symphainy_hist_${randomBytes(6).toString('hex')}`;
-    stores = await createMongoStores(url, { dbName, historyMax: HISTORY_MAX });
-    db = admin.db(dbName);
-  });
-  afterEach(async () => {
-    await stores.close();
-    await db.dropDatabase();
-  });
-  afterAll(async () => {
-    await admin.close();
-  });
 
   async function actorAt(version: number, value = (v: number): unknown => `step-${v}`) {
     const record = actorRecord(tenantId, { ownerId: owner.ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1 });
-    await stores.actors.create(record);
-    for (let v = 0; v < version; v++) await stores.actors.commit(record.id, owner, v, patch(value(v + 1)));
+    await mongo.stores.actors.create(record);
+    for (let v = 0; v < version; v++) await mongo.stores.actors.commit(record.id, owner, v, patch(value(v + 1)));
     return record;
   }
 
-  const versionsOf = async (id: string, after: number, limit: number) => (await stores.actors.history(tenantId, id, after, limit)).entries.map((e) => e.version);
+  const versionsOf = async (id: string, after: number, limit: number) => (await mongo.stores.actors.history(tenantId, id, after, limit)).entries.map((e) => e.version);
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
   it('keeps the newest historyMax entries of an actor that outlived its ring, whatever version a reader starts after', async () => {
     const record = await actorAt(37);
-    const page = await stores.actors.history(tenantId, record.id, -1, 100);
+    const page = await mongo.stores.actors.history(tenantId, record.id, -1, 100);
     expect(page.oldestVersion).toBe(18);
     expect(page.entries.map((e) => e.version)).toEqual(range(18, 37));
     expect(page.entries.map((e) => e.view.value)).toEqual(range(18, 37).map((v) => `step-${v}`));
@@ -59,35 +42,35 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
     }
     expect(await versionsOf(record.id, 37, 10)).toEqual([]);
     // The sweep deleted the copies that fell out of the window, up to the last multiple of its step.
-    const copies = await db.collection<{ v: number }>('history').find({ actorId: record.id }).sort({ v: 1 }).toArray();
+    const copies = await mongo.db.collection<{ v: number }>('history').find({ actorId: record.id }).sort({ v: 1 }).toArray();
     expect(copies[0]?.v).toBeGreaterThan(32 - HISTORY_MAX);
   });
 
   it('keeps an entry too large for the ring on its own, and reads it back whole', async () => {
     const big = 'x'.repeat(200_000);
     const record = await actorAt(3, (v) => (v === 2 ? { big } : `step-${v}`));
-    const page = await stores.actors.history(tenantId, record.id, 0, 10);
+    const page = await mongo.stores.actors.history(tenantId, record.id, 0, 10);
     expect(page.entries.map((e) => [e.version, e.view.value])).toEqual([
       [1, 'step-1'],
       [2, { big }],
       [3, 'step-3'],
     ]);
-    expect(await db.collection<{ _id: string }>('history').countDocuments({ _id: `${record.id}:2` })).toBe(1);
+    expect(await mongo.db.collection<{ _id: string }>('history').countDocuments({ _id: `${record.id}:2` })).toBe(1);
   });
 
   it('gives back a time exactly as written, with or without milliseconds', async () => {
     for (const updatedAt of ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.6789+01:00']) {
       const record = actorRecord(tenantId, { ownerId: owner.ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1, updatedAt });
-      await stores.actors.create(record);
-      const [entry] = (await stores.actors.history(tenantId, record.id, -1, 10)).entries;
+      await mongo.stores.actors.create(record);
+      const [entry] = (await mongo.stores.actors.history(tenantId, record.id, -1, 10)).entries;
       expect([entry?.at, entry?.view.updatedAt]).toEqual([updatedAt, updatedAt]);
     }
   });
 
   it('reads an actor stored field by field, as the first format of this store wrote it', async () => {
     const id = 'exe_legacy';
-    await db.collection<{ _id: string } & Record<string, unknown>>('leases').insertOne({ _id: id, ownerId: null, epoch: 3, leaseUntil: 0, final: true });
-    await db.collection<{ _id: string } & Record<string, unknown>>('actors').insertOne({
+    await mongo.db.collection<{ _id: string } & Record<string, unknown>>('leases').insertOne({ _id: id, ownerId: null, epoch: 3, leaseUntil: 0, final: true });
+    await mongo.db.collection<{ _id: string } & Record<string, unknown>>('actors').insertOne({
       _id: id,
       tenantId,
       kind: 'execution',
@@ -112,7 +95,7 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
       updatedAt: '2026-01-01T00:00:01.000Z',
       outcomes: [{ seq: 2, outcome: 'applied', error: 'null' }],
     });
-    expect(await stores.actors.get(tenantId, id)).toMatchObject({
+    expect(await mongo.stores.actors.get(tenantId, id)).toMatchObject({
       id,
       status: 'done',
       value: 'done',
@@ -130,19 +113,19 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
       epoch: 3,
       updatedAt: '2026-01-01T00:00:01.000Z',
     });
-    expect(await stores.actors.history(tenantId, id, -1, 10)).toEqual({ entries: [], oldestVersion: null });
+    expect(await mongo.stores.actors.history(tenantId, id, -1, 10)).toEqual({ entries: [], oldestVersion: null });
   });
 
   it('repairs on the next claim the copies of entries a crash lost after they left the ring', async () => {
     const record = await actorAt(12);
     // A crash right after the commits: their copies never reached `history`.
-    await db.collection('history').deleteMany({ actorId: record.id });
-    await stores.actors.claim('own-next', Date.now() + 2 * MINUTE, MINUTE, 10);
+    await mongo.db.collection('history').deleteMany({ actorId: record.id });
+    await mongo.stores.actors.claim('own-next', Date.now() + 2 * MINUTE, MINUTE, 10);
     // What was still in the ring is kept again; what had left it is lost, and the reader says so.
-    const page = await stores.actors.history(tenantId, record.id, -1, 100);
+    const page = await mongo.stores.actors.history(tenantId, record.id, -1, 100);
     expect(page.entries.map((e) => e.version)).toEqual(range(5, 12));
     expect(page.oldestVersion).toBe(5);
-    await stores.actors.commit(record.id, { ownerId: 'own-next', epoch: 2 }, 12, patch('step-13'));
+    await mongo.stores.actors.commit(record.id, { ownerId: 'own-next', epoch: 2 }, 12, patch('step-13'));
     expect(await versionsOf(record.id, -1, 100)).toEqual(range(5, 13));
   });
 });
