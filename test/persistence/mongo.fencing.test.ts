@@ -177,46 +177,51 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await mongo.stores.actors.get(tenantId, actor.id)).toMatchObject({ version: 1, value: 'current', ownerId: current, epoch: 3 });
   });
 
+  /**
+   * Runs a takeover of `actorId` by `current` (epoch 3) through a store that waits 400 ms
+   * before reading its write back, and runs `meanwhile` once that write shows; resolves with
+   * what the claim handed over.
+   */
+  async function whileTakeoverWaits(actorId: string, meanwhile: () => Promise<unknown>): Promise<ActorRecord[]> {
+    const slow = await createMongoStores(url, { dbName: mongo.dbName, takeoverSettleMs: 400 });
+    try {
+      const claiming = slow.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
+      expect(await untilEpoch(actorId, 3)).toMatchObject({ ownerId: current, epoch: 3, version: 0 });
+      await meanwhile();
+      return await claiming;
+    } finally {
+      await slow.close();
+    }
+  }
+
   it('continues from a former owner’s commit that the server wrote back over the takeover’s write', async () => {
     // A server whose updates are not atomic (FerretDB v1) may have read the document for the
     // former owner's compare-and-set just before the takeover's write, and write it back just
     // after: the former owner's document at version 1, its own epoch. Done here by hand while
     // the takeover waits to read its write back.
-    const slow = await createMongoStores(url, { dbName: mongo.dbName, takeoverSettleMs: 400 });
-    try {
-      const actor = await heldActor();
-      const claiming = slow.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
-      const seen = await untilEpoch(actor.id, 3);
-      expect(seen).toMatchObject({ ownerId: current, epoch: 3, version: 0 });
-      const actors = mongo.db.collection<{ _id: string }>('actors');
-      await actors.updateOne({ _id: actor.id }, { $set: { ownerId: former, epoch: 2, b: await bodyWith(actor.id, 'former') }, $inc: { version: 1 } });
-      const claimed = await claiming;
-      expect(claimed).toHaveLength(1);
-      expect(claimed[0]).toMatchObject({ id: actor.id, ownerId: current, epoch: 3, version: 1, value: 'former' });
-      expect(await actorDoc(actor.id)).toMatchObject({ ownerId: current, epoch: 3, version: 1 });
-      // The former owner is fenced from here on; the new one continues from the former's commit.
-      expect(await rejection(mongo.stores.actors.commit(actor.id, { ownerId: former, epoch: 2 }, 1, patch))).toBe('lease-lost');
-      expect(await formerWrite(actor.id, 1, 'late')).toBe(0);
-      expect(await mongo.stores.actors.commit(actor.id, { ownerId: current, epoch: 3 }, 1, { ...patch, value: 'current' })).toBe(2);
-      expect(await mongo.stores.actors.get(tenantId, actor.id)).toMatchObject({ version: 2, value: 'current', ownerId: current, epoch: 3 });
-    } finally {
-      await slow.close();
-    }
+    const actor = await heldActor();
+    const claimed = await whileTakeoverWaits(actor.id, async () =>
+      mongo.db
+        .collection<{ _id: string }>('actors')
+        .updateOne({ _id: actor.id }, { $set: { ownerId: former, epoch: 2, b: await bodyWith(actor.id, 'former') }, $inc: { version: 1 } }),
+    );
+    expect(claimed).toHaveLength(1);
+    expect(claimed[0]).toMatchObject({ id: actor.id, ownerId: current, epoch: 3, version: 1, value: 'former' });
+    expect(await actorDoc(actor.id)).toMatchObject({ ownerId: current, epoch: 3, version: 1 });
+    // The former owner is fenced from here on; the new one continues from the former's commit.
+    expect(await rejection(mongo.stores.actors.commit(actor.id, { ownerId: former, epoch: 2 }, 1, patch))).toBe('lease-lost');
+    expect(await formerWrite(actor.id, 1, 'late')).toBe(0);
+    expect(await mongo.stores.actors.commit(actor.id, { ownerId: current, epoch: 3 }, 1, { ...patch, value: 'current' })).toBe(2);
+    expect(await mongo.stores.actors.get(tenantId, actor.id)).toMatchObject({ version: 2, value: 'current', ownerId: current, epoch: 3 });
   });
 
   it('hands no actor to a takeover that a later epoch overtook while it waited', async () => {
-    const slow = await createMongoStores(url, { dbName: mongo.dbName, takeoverSettleMs: 400 });
-    try {
-      const actor = await heldActor();
-      const claiming = slow.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
-      const seen = await untilEpoch(actor.id, 3);
-      expect(seen).toMatchObject({ epoch: 3 });
-      await mongo.db.collection<{ _id: string }>('actors').updateOne({ _id: actor.id }, { $set: { ownerId: 'own-later', epoch: 4 } });
-      expect(await claiming).toEqual([]);
-      expect(await actorDoc(actor.id)).toMatchObject({ ownerId: 'own-later', epoch: 4 });
-    } finally {
-      await slow.close();
-    }
+    const actor = await heldActor();
+    const claimed = await whileTakeoverWaits(actor.id, () =>
+      mongo.db.collection<{ _id: string }>('actors').updateOne({ _id: actor.id }, { $set: { ownerId: 'own-later', epoch: 4 } }),
+    );
+    expect(claimed).toEqual([]);
+    expect(await actorDoc(actor.id)).toMatchObject({ ownerId: 'own-later', epoch: 4 });
   });
 
   it('claims the next epoch when a claim older than a lease never reached the lease document', async () => {

@@ -129,11 +129,8 @@ interface LegacyActorFields {
 interface HistItem {
   v: number;
   at: string;
-  /**
-   * The {@link SnapshotChange}, as JSON; `null` when it was larger than an actor document
-   * keeps inline, and is in `history/<actor>:<version>` instead.
-   */
-  view: string | null;
+  /** `null` when it was larger than an actor document keeps inline, and is in `history/<actor>:<version>` instead. */
+  view: SnapshotChange | null;
 }
 
 /** `history/<actor>:<version>`: an entry older than the ring, or too large for it. */
@@ -284,30 +281,18 @@ function compactTime(iso: string): number | string {
   return Number.isFinite(ms) && new Date(ms).toISOString() === iso ? ms : iso;
 }
 
-function unpackHist(slot: string | HistItem): HistItem {
-  if (typeof slot !== 'string') return slot;
+function unpackHist(slot: string): HistItem {
   const [v, time, status, value = null, tags = [], contractId = null, machineVersion = null, output = null, error = null] = JSON.parse(slot) as [number, number | string, ...unknown[]];
   const at = typeof time === 'number' ? new Date(time).toISOString() : time;
   if (status === undefined) return { v, at, view: null };
-  const view = { status, value, tags, contractId, machineVersion, output, error, updatedAt: at } as SnapshotChange;
-  return { v, at, view: JSON.stringify(view) };
+  return { v, at, view: { status, value, tags, contractId, machineVersion, output, error, updatedAt: at } as SnapshotChange };
 }
 
 /** Leaves the history out of a read of the rest of an actor. */
 const WITHOUT_HIST = { projection: { hist: 0 } } as const;
 
 function asDocument(r: ActorRecord, ring: number): ActorDoc {
-  const body: ActorBody = {
-    value: r.value ?? null,
-    machineVersion: r.machineVersion,
-    snapshot: r.snapshot ?? null,
-    contractId: r.contractId,
-    output: r.output ?? null,
-    error: r.error,
-    timers: r.timers,
-    updatedAt: r.updatedAt,
-    outcomes: [],
-  };
+  const change = changeOf(r, r.updatedAt);
   return {
     _id: r.id,
     tenantId: r.tenantId,
@@ -321,9 +306,15 @@ function asDocument(r: ActorRecord, ring: number): ActorDoc {
     ownerId: r.ownerId,
     epoch: r.epoch,
     i: JSON.stringify([r.machineId, r.input ?? null]),
-    b: packBody(body),
-    hist: { [histSlot(r.version, ring)]: packHist(r.version, changeOf(r, r.updatedAt)) },
+    b: packBody(bodyFrom(change, { snapshot: r.snapshot ?? null, timers: r.timers, outcomes: [] })),
+    hist: { [histSlot(r.version, ring)]: packHist(r.version, change) },
   };
+}
+
+/** The body a snapshot change writes, with what only the record keeps. */
+function bodyFrom(change: SnapshotChange, rest: Pick<ActorBody, 'snapshot' | 'timers' | 'outcomes'>): ActorBody {
+  const { status: _status, tags: _tags, ...kept } = change;
+  return { ...kept, ...rest };
 }
 
 /** The body as an actor document keeps it: empty timers and outcomes and no error left out. */
@@ -494,7 +485,9 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * {@link HIST_SWEEP} versions deletes the actor's ones older than `historyMax`.
    */
   async function keepHistory(actorId: string, version: number, items: HistItem[]): Promise<void> {
-    const docs = items.filter((e): e is HistItem & { view: string } => e.view !== null).map((e) => ({ _id: `${actorId}:${e.v}`, actorId, v: e.v, at: e.at, view: e.view }));
+    const docs = items
+      .filter((e): e is HistItem & { view: SnapshotChange } => e.view !== null)
+      .map((e) => ({ _id: `${actorId}:${e.v}`, actorId, v: e.v, at: e.at, view: JSON.stringify(e.view) }));
     await Promise.all([
       docs.length > 0 ? history.insertMany(docs, { ordered: false }).catch((e: unknown) => {
         if (!isDuplicate(e)) throw e;
@@ -868,23 +861,13 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     async commit(id, owner, expectedVersion, patch: CommitPatch) {
       const final = isFinalStatus(patch.status);
       const outcomes = patch.outcomes.map((o) => ({ seq: o.seq, outcome: o.outcome, error: text(o.error) }));
-      const updatedAt = new Date().toISOString();
-      const body: ActorBody = {
-        value: patch.value ?? null,
-        machineVersion: patch.machineVersion,
-        snapshot: patch.snapshot,
-        contractId: patch.contractId,
-        output: patch.output ?? null,
-        error: patch.error,
-        timers: patch.timers,
-        updatedAt,
-        outcomes,
-      };
+      const change = changeOf(patch, new Date().toISOString());
+      const body = bodyFrom(change, { snapshot: patch.snapshot, timers: patch.timers, outcomes });
       const set: Partial<ActorDoc> = { status: patch.status, final, tags: patch.tags, appliedSeq: patch.appliedSeq, b: packBody(body) };
       if (final) set.ownerId = null;
       assertDocumentFits(set, 'snapshot', SNAPSHOT_BYTES_MAX);
       const version = expectedVersion + 1;
-      const item = await histEntry(id, version, changeOf(patch, updatedAt));
+      const item = await histEntry(id, version, change);
       // The first commit past the ring keeps the entries it is about to overwrite.
       const before = version === ring ? await actors.findOne({ _id: id }, { projection: { hist: 1 } }) : null;
       // One compare-and-set with the version's history entry: a holder that stalled past its
@@ -1030,19 +1013,23 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         const first = afterVersion <= low ? older[0] : (await history.find({ actorId, v: { $gt: low, $lt: ringLow } }, { projection: { v: 1 } }).sort({ v: 1 }).limit(1).toArray())[0];
         if (first) oldestVersion = first.v;
       }
-      const wanted = [...older.map((o): HistItem => ({ v: o.v, at: o.at, view: o.view })), ...inRing.filter((e) => e.v > afterVersion)].slice(0, Math.max(0, limit));
-      const spilled = wanted.filter((e) => e.view === null).map((e) => `${actorId}:${e.v}`);
-      const big = new Map<string, string>();
-      await inBatches(spilled, WALK_WINDOW, async (_id) => {
-        const h = await history.findOne({ _id });
-        if (h) big.set(_id, h.view);
-      });
+      const fromDoc = (o: HistDoc): HistItem => ({ v: o.v, at: o.at, view: JSON.parse(o.view) as SnapshotChange });
+      const wanted = [...older.map(fromDoc), ...inRing.filter((e) => e.v > afterVersion)].slice(0, Math.max(0, limit));
+      const big = new Map<number, SnapshotChange>();
+      await inBatches(
+        wanted.filter((e) => e.view === null),
+        WALK_WINDOW,
+        async (e) => {
+          const h = await history.findOne({ _id: `${actorId}:${e.v}` });
+          if (h) big.set(e.v, JSON.parse(h.view) as SnapshotChange);
+        },
+      );
       const entries: HistoryEntry[] = [];
       for (const e of wanted) {
-        const view = e.view ?? big.get(`${actorId}:${e.v}`);
+        const view = e.view ?? big.get(e.v);
         // A spilled entry whose document is gone (a crash before it was written) is skipped;
         // the reader ends with the record's current state anyway.
-        if (view !== undefined) entries.push({ version: e.v, at: e.at, view: JSON.parse(view) as SnapshotChange });
+        if (view) entries.push({ version: e.v, at: e.at, view });
       }
       return { entries, oldestVersion };
     },
