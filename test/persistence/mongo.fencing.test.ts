@@ -244,4 +244,27 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await rejection(mongo.stores.artifacts.put(artifactOf(actor.id, newId('art'), {}), fence))).toBe('lease-lost');
     expect(await rejection(mongo.stores.records.putChunk(tenantId, newId('dst'), 0, rows('x'), fence))).toBe('lease-lost');
   });
+
+  it('deletes the lease of an actor that ended, refusing its fenced writes, and repairs a lease a crash left behind', async () => {
+    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number; final: boolean }>('leases');
+    const ended = await heldActor();
+    const fence: Fence = { actorId: ended.id, ownerId: former, epoch: 2 };
+    expect(await mongo.stores.actors.commit(ended.id, { ownerId: former, epoch: 2 }, 0, commitPatch('done', { status: 'done' }))).toBe(1);
+    // The commit is answered before its lease is deleted; a renewal in this store waits for it.
+    expect(await mongo.stores.actors.renew(former, [{ id: ended.id, epoch: 2 }], Date.now() + 2 * MINUTE)).toEqual([ended.id]);
+    expect(await leases.findOne({ _id: ended.id })).toBeNull();
+    expect(await rejection(mongo.stores.artifacts.put(artifactOf(ended.id, newId('art'), {}), fence))).toBe('lease-lost');
+    expect(await rejection(mongo.stores.records.putChunk(tenantId, newId('dst'), 0, rows('x'), fence))).toBe('lease-lost');
+
+    // The process died between the final commit and the deletion: its lease runs out, and
+    // the claim that finds the actor final deletes it instead of taking the actor over.
+    const crashed = await heldActor();
+    expect(await mongo.stores.actors.commit(crashed.id, { ownerId: former, epoch: 2 }, 0, commitPatch('done', { status: 'done' }))).toBe(1);
+    expect(await mongo.stores.actors.renew(former, [{ id: crashed.id, epoch: 2 }], Date.now() + MINUTE)).toEqual([crashed.id]);
+    await leases.insertOne({ _id: crashed.id, ownerId: former, epoch: 2, leaseUntil: Date.now() + MINUTE, final: false });
+    expect(await mongo.stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10)).toEqual([]);
+    expect(await leases.findOne({ _id: crashed.id })).toBeNull();
+    expect(await mongo.stores.actors.get(tenantId, crashed.id)).toMatchObject({ status: 'done', ownerId: null, version: 1 });
+    expect(await mongo.stores.actors.claim(current, Date.now() + 4 * MINUTE, MINUTE, 10)).toEqual([]);
+  });
 });

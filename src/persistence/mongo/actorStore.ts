@@ -31,14 +31,19 @@
  * document and copied into the mailbox after it, so a crash in between is repaired by the next
  * claim.
  *
- * A final commit marks its lease final (fenced writes are refused from then on), and the
- * events appended while it ended are refused in a batch, every {@link FINISH_BATCH_MS}, by one
- * query for all actors that ended since the last. An appender inserts its entry, then reads
- * the actor document; a final commit's document write lands before its batch reads the
- * mailbox, so one of the two sees the other and no entry is left pending. Until its batch
- * runs, a reader of such an event already sees it refused (its actor is final and past its
- * mark). A batch that never runs (the process died) is repaired by the claim that finds the
- * actor final (a lease update the process did not send either runs out first).
+ * A final commit's compare-and-set is what ends the actor; its lease is deleted after it, once
+ * the commit is answered (in this store, `renew`, `claim` and `drain` wait for deletions in
+ * flight; from then on fenced writes are refused). A table of leases holds live actors only:
+ * on FerretDB every lookup reads the whole table, and an update that loses a race with the
+ * deletion writes nothing (it rewrites a row by `_id`), where a lease marked final could be
+ * rewritten as live by a concurrent renewal. The events appended while an actor ended are
+ * refused in a batch, every {@link FINISH_BATCH_MS}, by one query for all actors that ended
+ * since the last. An appender inserts its entry, then reads the actor document; a final
+ * commit's document write lands before its batch reads the mailbox, so one of the two sees
+ * the other and no entry is left pending. Until its batch runs, a reader of such an event
+ * already sees it refused (its actor is final and past its mark). A lease deletion or a batch
+ * that never runs (the process died) is repaired by the claim that finds the actor final,
+ * once the lease runs out. Leases marked `final` by earlier versions are never claimed.
  *
  * Snapshot history: the actor document keeps its newest {@link HIST_RING} entries, written by
  * the same insert or compare-and-set as the version each records (`hist.h<version % ring>`).
@@ -159,6 +164,7 @@ interface LeaseDoc {
   ownerId: string | null;
   epoch: number;
   leaseUntil: number;
+  /** Always false: a final actor's lease is deleted (`true` only on leases of earlier versions, never claimed). */
   final: boolean;
 }
 
@@ -444,6 +450,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   const finishing = new Map<string, number>();
   let finishTimer: NodeJS.Timeout | null = null;
   let finishingNow: Promise<void> = Promise.resolve();
+  /** Lease deletions of final commits not yet landed, by actor. */
+  const releasing = new Map<string, Promise<void>>();
 
   async function insertIgnoringDuplicate<T extends Document>(c: Collection<T>, doc: T): Promise<boolean> {
     try {
@@ -463,7 +471,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * between leaves nothing a claim could miss), then the actor with its first history entry.
    */
   async function insertActor(doc: ActorDoc, leaseUntil: number): Promise<void> {
-    await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil, final: doc.final });
+    if (!doc.final) await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil, final: false });
     await insertIgnoringDuplicate(actors, doc);
   }
 
@@ -656,6 +664,27 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     await refuse(left.filter((m) => m.seq > (after.get(m.actorId) ?? Infinity)));
   }
 
+  /**
+   * Deletes the lease of an actor whose final commit landed, without holding up the commit's
+   * answer. A deletion that fails leaves a lease that runs out and is repaired by a claim.
+   */
+  function releaseLater(actorId: string, epoch: number): void {
+    const done = leases
+      .deleteOne({ _id: actorId, epoch })
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        if (releasing.get(actorId) === done) releasing.delete(actorId);
+      });
+    releasing.set(actorId, done);
+  }
+
+  /** Waits for the lease deletions in flight (of `ids`, or all). */
+  async function released(ids?: readonly string[]): Promise<void> {
+    if (releasing.size === 0) return;
+    const waiting = ids ? ids.map((id) => releasing.get(id)).filter((p) => p !== undefined) : [...releasing.values()];
+    await Promise.all(waiting);
+  }
+
   /** Queues the refusal of what an actor's final commit left in its mailbox, for the next batch. */
   function finishLater(actorId: string, afterSeq: number): void {
     finishing.set(actorId, afterSeq);
@@ -732,7 +761,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         clearTimeout(finishTimer);
         finishingNow = finishingNow.then(finishBatch).catch(() => undefined);
       }
-      await finishingNow;
+      await Promise.all([finishingNow, released()]);
     },
 
     async create(record, idempotency) {
@@ -877,21 +906,24 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         { $set: { ...set, [`hist.${histSlot(version, ring)}`]: item }, $inc: { version: 1 } },
       );
       if (res.matchedCount === 0) await throwWhyNot(id, owner, expectedVersion);
-      // Independent writes after the one that counts, in one round trip: the outcome copies
-      // and, for a final commit, the lease let go and the refusal of whatever was left in the
-      // mailbox. The actor document turned final before the mailbox is read: an appender
-      // inserts its entry, then reads that document; one of the two sees the other's write,
-      // so no entry is left pending.
+      // Independent writes after the one that counts, in one round trip: the history and
+      // outcome copies. A final commit's lease is deleted without waiting, and whatever was
+      // left in the mailbox is refused by the next batch. The actor document turned final
+      // before the mailbox is read: an appender inserts its entry, then reads that document;
+      // one of the two sees the other's write, so no entry is left pending.
       await Promise.all([
         version >= ring ? keepHistory(id, version, [...Object.values(before?.hist ?? {}), item].map(unpackHist)) : undefined,
         outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
-        final ? leases.updateOne({ _id: id, epoch: owner.epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }) : undefined,
       ]);
-      if (final) finishLater(id, patch.appliedSeq);
+      if (final) {
+        releaseLater(id, owner.epoch);
+        finishLater(id, patch.appliedSeq);
+      }
       return version;
     },
 
     async claim(ownerId, nowMs, leaseMs, limit) {
+      await released();
       const candidates = await leases
         .find({ final: false, $or: [{ ownerId: null }, { leaseUntil: { $lt: nowMs } }] })
         .limit(limit)
@@ -906,16 +938,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         const holder = { ownerId, epoch };
         const d = await takeOver(lease._id, holder);
         if (!d) {
-          // The actor ended but its lease was left claimable (a crash between the final commit
-          // and its lease's update, or that update lost to a concurrent renewal): mark it now,
-          // or every process would claim the finished actor again, lease after lease.
+          // The actor ended but its lease was left (a crash between the final commit and the
+          // lease's deletion): delete it now, or every process would claim the finished actor
+          // again, lease after lease.
           const ended = await actors.findOne({ _id: lease._id }, { projection: { final: 1, appliedSeq: 1 } });
-          if (ended?.final) {
-            await Promise.all([
-              leases.updateOne({ _id: lease._id, epoch }, { $set: { final: true, ownerId: null, leaseUntil: 0 } }),
-              refuseRest(lease._id, ended.appliedSeq),
-            ]);
-          }
+          if (ended?.final) await Promise.all([leases.deleteOne({ _id: lease._id, epoch }), refuseRest(lease._id, ended.appliedSeq)]);
           return null;
         }
         return { d, holder, lease: taken };
@@ -952,6 +979,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     async renew(ownerId, held, leaseUntil) {
       if (held.length === 0) return [];
       const ids = held.map((h) => h.id);
+      await released(ids);
       await leases.updateMany({ _id: { $in: ids }, ownerId, final: false }, { $set: { leaseUntil } });
       const [still, later] = await Promise.all([
         leases.find({ _id: { $in: ids }, ownerId, final: false }, { projection: { epoch: 1 } }).toArray(),

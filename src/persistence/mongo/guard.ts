@@ -74,7 +74,7 @@ export function leaseLost(fence: Fence): AppError {
 /**
  * Whether the actor is still held by the fence's owner at its epoch, read the way the actor
  * store's `renew` reads it: its `leases` document names the owner at that epoch (not released,
- * not final), and no process claimed the next epoch (`claims/<actor>:<epoch + 1>`, the
+ * and not deleted by the actor's final commit), and no process claimed the next epoch (`claims/<actor>:<epoch + 1>`, the
  * insert that decides a takeover). Like the actor store's owner-side methods, by actor id.
  */
 export async function fenceHolds(db: Db, fence: Fence): Promise<boolean> {
