@@ -27,9 +27,12 @@ export interface NewContract {
 export interface ContractService {
   /**
    * Grants `request` (the contract state of every machine calls this). A tenant with no
-   * contract at all first gets its recorded permissive MVP contract.
+   * contract at all first gets its recorded permissive MVP contract. `read` is the tenant's
+   * contracts from a {@link list} started since the request was made (a spawn starts it
+   * alongside the actor's first write); without it they are read now. The decision (scope,
+   * expiry, revocation) is made here either way.
    */
-  resolve(request: ContractRequest): Promise<GrantedContract>;
+  resolve(request: ContractRequest, read?: Promise<BoundaryContract[]>): Promise<GrantedContract>;
   /**
    * Re-mints the grant of an actor past its contract state (after a restart, or for each
    * step of work): the same contract must still exist, cover the request and be unexpired.
@@ -51,8 +54,8 @@ export function createContractService(store: ContractStore, clock: Clock): Contr
   }
 
   return {
-    async resolve(request) {
-      return grantContract(await contractsOf(request.tenantId), request, clock.now());
+    async resolve(request, read) {
+      return grantContract(await (read ?? contractsOf(request.tenantId)), request, clock.now());
     },
     async regrant(request) {
       return grantContract(await store.list(request.tenantId), request, clock.now(), { pastDoor: true });

@@ -22,7 +22,7 @@ import { AppError, isAppError, problemOf, toError, type Problem } from '../error
 import { isTenantId, newId } from '../ids.js';
 import { createDefaultIntentRegistry, paramsInvalid, type IntentRegistry } from '../intents/index.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { ACTOR_KINDS, CONTRACT_TAG, machineCatalog, type ActorKind, type GrantedContract, type MachineCatalog, type MachineDefinition } from '../machines/index.js';
+import { ACTOR_KINDS, CONTRACT_TAG, machineCatalog, type ActorKind, type BoundaryContract, type GrantedContract, type MachineCatalog, type MachineDefinition } from '../machines/index.js';
 import { answerFromInventory } from '../realms/insights/inventory.js';
 import {
   isFinalStatus,
@@ -229,6 +229,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const hub = createHub(clock);
   const grants = new Map<string, GrantedContract>();
   const spawnInputs = new Map<string, unknown>();
+  const contractReads = new Map<string, Promise<BoundaryContract[]>>();
   const lives = new Map<string, Live>();
   /**
    * Views of actors known to be final, newest last (a bounded LRU). A final actor never
@@ -259,7 +260,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
   /** Actors this process claimed but refuses to run (unknown machine version): held, not run. */
   const refused = new Map<string, { epoch: number; problem: Problem }>();
-  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants, spawnInputs, fenceOf });
+  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants, spawnInputs, contractReads, fenceOf });
   const machines = new Map<string, AnyStateMachine>();
   for (const [kind, def] of Object.entries(catalog)) machines.set(kind, def.machine.provide({ actors: work }) as AnyStateMachine);
 
@@ -358,6 +359,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     lives.delete(live.id);
     grants.delete(live.id);
     spawnInputs.delete(live.id);
+    contractReads.delete(live.id);
     try {
       live.actor.stop();
     } catch (e) {
@@ -778,6 +780,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       record.value = initial.value;
       record.tags = [...initial.tags].sort();
       record.snapshot = actor.getPersistedSnapshot() as Record<string, unknown>;
+      // The contract state's read of the tenant's contracts starts now, alongside the write:
+      // after the spawn was asked for, so it sees every revocation answered before.
+      const contractsRead = contracts.list(tenantId);
+      contractsRead.catch(() => undefined);
       const result = await stores.actors.create(record, claim);
       if (!result.fresh) {
         if (claim && result.requestHash !== claim.requestHash) {
@@ -787,9 +793,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       }
       if (closed) return { id: record.id, fresh: true };
       try {
+        contractReads.set(record.id, contractsRead);
         inspectSpawned(actor, record);
         activate(record, actor);
       } catch (e) {
+        contractReads.delete(record.id);
         refuse(record, e);
       }
       return { id: record.id, fresh: true };

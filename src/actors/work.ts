@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { derivedId } from '../ids.js';
 import type { IntentContext, IntentRegistry } from '../intents/index.js';
-import { isExpired, type ArtifactRef, type ContractDecision, type ContractRequest, type GrantedContract, type Realm } from '../machines/index.js';
+import { isExpired, type ArtifactRef, type BoundaryContract, type ContractDecision, type ContractRequest, type GrantedContract, type Realm } from '../machines/index.js';
 import type { ActorKind, BulkStepInput, Progress, ChunkOutput, PlanOutput, RespondInput, RespondOutput, RunIntentInput, RunIntentOutput } from '../machines/index.js';
 import type { ArtifactStore, BlobStore, Fence, RecordStore, Stores } from '../persistence/ports.js';
 import type { ContractService } from './contracts.js';
@@ -31,6 +31,11 @@ export interface WorkDeps {
   fenceOf(actorId: string): Fence;
   /** Spawn inputs of the actors this process runs, by actor id (saves a store read per step). */
   spawnInputs: ReadonlyMap<string, unknown>;
+  /**
+   * The tenant's contracts as read by the spawn of an actor, by actor id, for its contract
+   * state: the read runs alongside the actor's first write instead of after it. Taken once.
+   */
+  contractReads: Map<string, Promise<BoundaryContract[]>>;
 }
 
 interface StepIds {
@@ -173,7 +178,9 @@ async function paramsOf(deps: WorkDeps, ids: { tenantId: string; actorId: string
 export function workActors(deps: WorkDeps) {
   return {
     resolveContract: fromPromise<ContractDecision, ContractRequest & { actorId?: string }>(async ({ input }) => {
-      const grant = await deps.contracts.resolve(input);
+      const read = input.actorId === undefined ? undefined : deps.contractReads.get(input.actorId);
+      if (input.actorId !== undefined) deps.contractReads.delete(input.actorId);
+      const grant = await deps.contracts.resolve(input, read);
       if (input.actorId) deps.grants.set(input.actorId, grant);
       return { contractId: grant.contract.id };
     }),

@@ -3,10 +3,13 @@
  * leaves `status: 'error'`, an unhandled event is dropped silently, and a grant is not JSON.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AgentResponder } from '../../src/actors/index.js';
+import { createRuntime, type AgentResponder } from '../../src/actors/index.js';
 import { systemClock } from '../../src/clock.js';
 import type { Problem } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
 import { MAX_QUEUED_MESSAGES } from '../../src/machines/agentSession.js';
+import { permissiveMvpContract } from '../../src/machines/contract.js';
+import type { Stores } from '../../src/persistence/ports.js';
 import { bulkProbe, heldIntent, killableClock, mailboxOf, probeCatalog, recordOf, registryWith } from './probes.js';
 import { harness, tenant, type Harness } from './helpers.js';
 
@@ -191,5 +194,78 @@ describe('the grant after a restart', () => {
     expect(refused.status).toBe('rejected');
     expect(refused.error).toMatchObject({ code: 'contract-denied' });
     expect(work.calls).toBe(2);
+  });
+});
+
+describe("a spawn's read of the tenant's contracts", () => {
+  /** The harness's stores, with every contract-list call and actor creation recorded in `events`. */
+  function recordingStores(base: Stores, events: string[], failNextList: { on: boolean }): Stores {
+    return {
+      ...base,
+      contracts: {
+        ...base.contracts,
+        async list(tenantId) {
+          events.push('list');
+          if (failNextList.on) {
+            failNextList.on = false;
+            throw new Error('contract store unavailable');
+          }
+          return base.contracts.list(tenantId);
+        },
+      },
+      actors: {
+        ...base.actors,
+        async create(record, claim) {
+          events.push('create');
+          const out = await base.actors.create(record, claim);
+          events.push('created');
+          return out;
+        },
+      },
+    };
+  }
+
+  it('runs alongside the actor’s first write, once, and the contract state grants from it', async () => {
+    const { intent, work } = heldIntent();
+    h = await harness({ intents: registryWith([intent]) });
+    const t = tenant();
+    await h.stores.contracts.insertIfNone(permissiveMvpContract(t, Date.now()));
+    const events: string[] = [];
+    const runtime = createRuntime({ stores: recordingStores(h.stores, events, { on: false }), intents: registryWith([intent]), logger: silentLogger(), pollMs: 20 });
+    await runtime.start();
+    try {
+      const { id } = await runtime.spawn('execution', { intent: 'held_work', params: { label: 'x' } }, { tenantId: t });
+      work.release();
+      const view = await runtime.waitFor(id, { tenantId: t, until: 'done', timeoutMs: 5000 });
+      expect(view).toMatchObject({ status: 'done', contractId: `ctr_mvp_${t}` });
+      // Started before the write was answered; not read again by the contract state.
+      expect(events).toEqual(['list', 'create', 'created']);
+      expect(work.grants).toEqual([`ctr_mvp_${t}`]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('fails the actor in its contract state when the read fails, and the next spawn reads again', async () => {
+    const { intent, work } = heldIntent();
+    h = await harness({ intents: registryWith([intent]) });
+    const t = tenant();
+    const events: string[] = [];
+    const runtime = createRuntime({ stores: recordingStores(h.stores, events, { on: true }), intents: registryWith([intent]), logger: silentLogger(), pollMs: 20 });
+    await runtime.start();
+    try {
+      const failed = await runtime.spawn('execution', { intent: 'held_work', params: { label: 'x' } }, { tenantId: t });
+      const view = await runtime.waitFor(failed.id, { tenantId: t, until: 'done', timeoutMs: 5000 });
+      expect(view.status).toBe('failed');
+      expect(view.contractId).toBeNull();
+      expect(work.calls).toBe(0);
+
+      work.release();
+      const next = await runtime.spawn('execution', { intent: 'held_work', params: { label: 'y' } }, { tenantId: t });
+      expect(await runtime.waitFor(next.id, { tenantId: t, until: 'done', timeoutMs: 5000 })).toMatchObject({ status: 'done', contractId: `ctr_mvp_${t}` });
+      expect(work.calls).toBe(1);
+    } finally {
+      await runtime.close();
+    }
   });
 });
