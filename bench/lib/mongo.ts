@@ -98,6 +98,23 @@ export async function measureMongoLevels(
   };
 }
 
+/** The part of a database handle (driver 6 or 7) {@link storedDocuments} needs. */
+export interface CountableDb {
+  listCollections(): { toArray(): Promise<{ name: string }[]> };
+  collection(name: string): { estimatedDocumentCount(): Promise<number> };
+}
+
+/**
+ * Documents held per workflow, all of the database's collections together, after the
+ * workflow passes (warm-ups included). FerretDB v1 reads every row of a collection's table
+ * for each lookup, so this is what each system's lookups read through as it runs.
+ */
+export async function storedDocumentsPerWorkflow(db: CountableDb, workflows: number): Promise<number> {
+  const names = (await db.listCollections().toArray()).map((c) => c.name).filter((n) => !n.startsWith('system.'));
+  const counts = await Promise.all(names.map((n) => db.collection(n).estimatedDocumentCount()));
+  return counts.reduce((a, b) => a + b, 0) / workflows;
+}
+
 /** FerretDB's version from the test wrapper's go.mod (its embedded build reports "unknown"). */
 function wrapperFerretVersion(): string | undefined {
   try {

@@ -8,7 +8,7 @@
  */
 import { MongoClient } from 'mongodb';
 import { createActor, type AnyMachineSnapshot } from 'xstate';
-import { countCommands, describeServer, monitoredUrl, freshDbName, measureMongoLevels } from '../lib/mongo.js';
+import { countCommands, describeServer, monitoredUrl, freshDbName, measureMongoLevels, storedDocumentsPerWorkflow } from '../lib/mongo.js';
 import { floorMachine } from './floor.js';
 import type { MongoSystemResult, SystemOptions } from './types.js';
 
@@ -63,6 +63,7 @@ export async function runFloorMongo(url: string, options: SystemOptions): Promis
     const { passes, ...counts } = await measureMongoLevels(counter, options, workflow);
     const stored = await snapshots.countDocuments({ status: 'done' });
     if (stored !== workflows) throw new Error(`floor-mongo: ${stored} done snapshots stored for ${workflows} workflows`);
+    const documentsPerWorkflow = await storedDocumentsPerWorkflow(db, workflows);
     return {
       system: 'floor-mongo',
       description: 'bare XState v5 actor, every snapshot one replaceOne upsert (mongodb driver 7)',
@@ -70,6 +71,7 @@ export async function runFloorMongo(url: string, options: SystemOptions): Promis
       writeConcern: client.writeConcern ? JSON.stringify(client.writeConcern) : 'default',
       dbName,
       persistedStatesPerWorkflow: writes / workflows,
+      documentsPerWorkflow,
       ...counts,
       workflows: passes,
     };

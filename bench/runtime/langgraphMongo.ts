@@ -10,7 +10,7 @@
  */
 import { MongoDBSaver } from '@langchain/langgraph-checkpoint-mongodb';
 import { createRequire } from 'node:module';
-import { countCommands, describeServer, monitoredUrl, freshDbName, measureMongoLevels } from '../lib/mongo.js';
+import { countCommands, describeServer, monitoredUrl, freshDbName, measureMongoLevels, storedDocumentsPerWorkflow } from '../lib/mongo.js';
 import { workflowGraph } from './langgraph.js';
 import type { MongoSystemResult, SystemOptions } from './types.js';
 
@@ -52,6 +52,7 @@ export async function runLangGraphMongo(url: string, options: SystemOptions): Pr
     const threads = (await checkpoints.distinct('thread_id')).length;
     const total = await checkpoints.countDocuments({});
     if (threads !== workflows) throw new Error(`langgraph-mongo: ${threads} threads checkpointed for ${workflows} workflows`);
+    const documentsPerWorkflow = await storedDocumentsPerWorkflow(db, workflows);
     return {
       system: 'langgraph-mongo',
       description: `LangGraph.js StateGraph, 4 nodes, MongoDBSaver (mongodb driver ${version}), durability 'sync'`,
@@ -59,6 +60,7 @@ export async function runLangGraphMongo(url: string, options: SystemOptions): Pr
       writeConcern: client.writeConcern ? JSON.stringify(client.writeConcern) : 'default',
       dbName,
       persistedStatesPerWorkflow: total / threads,
+      documentsPerWorkflow,
       ...counts,
       workflows: passes,
     };

@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { createMongoStores } from '../../src/persistence/mongo/index.js';
 import type { Stores } from '../../src/persistence/ports.js';
 import { runPass, type Pass } from '../lib/measure.js';
-import { countCommands, describeServer, freshDbName, measureMongoLevels, monitoredUrl, newCounter } from '../lib/mongo.js';
+import { countCommands, describeServer, freshDbName, measureMongoLevels, monitoredUrl, newCounter, storedDocumentsPerWorkflow } from '../lib/mongo.js';
 import { benchNoop, benchRespond } from './symphainy.js';
 import type { MongoSystemResult, SystemOptions } from './types.js';
 
@@ -104,6 +104,7 @@ export async function runSymphainyMongo(url: string, options: SystemOptions & { 
     }
     const { passes, ...counts } = await measureMongoLevels(counter, options, execution);
     const executionWarnings = logs.total();
+    const documentsPerWorkflow = await storedDocumentsPerWorkflow(client.db(dbName), executions);
 
     // send + waitFor: one session per concurrent caller, each sending in turn.
     const send: Pass[] = [];
@@ -163,6 +164,7 @@ export async function runSymphainyMongo(url: string, options: SystemOptions & { 
       writeConcern: client.writeConcern ? JSON.stringify(client.writeConcern) : 'default',
       dbName,
       persistedStatesPerWorkflow: versions / executions,
+      documentsPerWorkflow,
       ...counts,
       workflows: passes,
       send,

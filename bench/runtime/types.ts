@@ -52,6 +52,8 @@ export interface MongoSystemResult {
   readonly persistedStatesPerWorkflow: number;
   /** Commands sent to the server per measured workflow (round trips; driver housekeeping excluded). */
   readonly commandsPerWorkflow: number;
+  /** Documents in the system's database per workflow once the workflow passes ended (see `storedDocumentsPerWorkflow`). */
+  readonly documentsPerWorkflow: number;
   /** Of which write commands (insert / update / delete / findAndModify). */
   readonly writesPerWorkflow: number;
   /** Commands per measured workflow by command name. */
