@@ -314,6 +314,7 @@ async function runMongo(): Promise<{ json: unknown; failed: boolean }> {
   const ratios = {
     symphainyVsLangGraph: Object.fromEntries(CONCURRENCY.map((c) => [`c${c}`, ratio('symphainy-mongo', 'langgraph-mongo', c) ?? null])),
     symphainyVsFloor: Object.fromEntries(CONCURRENCY.map((c) => [`c${c}`, ratio('symphainy-mongo', 'floor-mongo', c) ?? null])),
+    floorVsLangGraph: Object.fromEntries(CONCURRENCY.map((c) => [`c${c}`, ratio('floor-mongo', 'langgraph-mongo', c) ?? null])),
   };
   console.log('\nRatios on MongoDB (workflows/s, same server):');
   console.log(
@@ -331,7 +332,12 @@ async function runMongo(): Promise<{ json: unknown; failed: boolean }> {
         `>= ${TARGETS.vsFloor}x`,
         ...CONCURRENCY.map((c) => verdict(ratio('symphainy-mongo', 'floor-mongo', c), TARGETS.vsFloor)),
       ],
+      ['floor / LangGraph', ...CONCURRENCY.map((c) => fmtRatio(ratio('floor-mongo', 'langgraph-mongo', c))), '', ...CONCURRENCY.map(() => '')],
     ]),
+  );
+  console.log(
+    '  floor / LangGraph is the most a system that stores every state with one write could reach against LangGraph on this\n' +
+      '  server: Symphainy / LangGraph is at most that ratio times Symphainy / floor.',
   );
   console.log(
     `\nMongoDB server: ${servers.join(' / ') || 'n/a'}. All three use the driver's default write concern on the same server` +
