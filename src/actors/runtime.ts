@@ -176,6 +176,13 @@ interface Live {
   committed: unknown;
   /** The delayed events last written, as a comparable key. */
   committedTimers: string;
+  /**
+   * Events this process appended to the actor's mailbox, by sequence number, until applied:
+   * the next one in sequence is applied without reading it back (see {@link drain}).
+   */
+  handed: Map<number, MailboxEntry['event']>;
+  /** Outcomes of the events this process committed for the actor, the newest {@link SETTLED_KEPT}. */
+  settled: Map<number, CommitPatch['outcomes'][number]>;
 }
 
 const DEFAULTS = {
@@ -187,6 +194,8 @@ const DEFAULTS = {
 } as const;
 
 const CLAIM_BATCH = 100;
+/** Committed event outcomes a live actor keeps for the senders waiting on them. */
+const SETTLED_KEPT = 64;
 const COMMIT_RETRY_MS = 100;
 
 function requestHash(value: unknown): string {
@@ -378,6 +387,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       live.version = version;
       live.committed = snap;
       live.committedTimers = timerKey(patch.timers);
+      for (const o of patch.outcomes) {
+        live.settled.set(o.seq, o);
+        if (live.settled.size > SETTLED_KEPT) live.settled.delete(live.settled.keys().next().value as number);
+      }
       const state = stateFromLive(live, patch, version);
       live.lastState = state;
       hub.publish(state);
@@ -438,6 +451,21 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return snap.hasTag(CONTRACT_TAG) ? 'wait' : 'refuse';
   }
 
+  /**
+   * The events this process appended that follow the actor's applied mark without a gap, or
+   * `null` when the next one was appended elsewhere (or is not known here): then the mailbox
+   * is read. An event appended elsewhere in between leaves a gap, so the order stays the
+   * mailbox's.
+   */
+  function handedNext(live: Live): Pick<MailboxEntry, 'seq' | 'event'>[] | null {
+    for (const seq of live.handed.keys()) if (seq <= live.appliedSeq) live.handed.delete(seq);
+    const out: Pick<MailboxEntry, 'seq' | 'event'>[] = [];
+    for (let seq = live.appliedSeq + 1, event = live.handed.get(seq); event !== undefined; event = live.handed.get(++seq)) {
+      out.push({ seq, event });
+    }
+    return out.length > 0 ? out : null;
+  }
+
   /** Applies the actor's pending mailbox events in order, then commits them with the state. */
   async function drain(live: Live): Promise<void> {
     if (live.draining) {
@@ -448,7 +476,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     try {
       do {
         live.drainAgain = false;
-        const entries = await stores.actors.pending(live.tenantId, live.id, live.appliedSeq);
+        const entries = handedNext(live) ?? (await stores.actors.pending(live.tenantId, live.id, live.appliedSeq));
         let any = false;
         for (const entry of entries) {
           if (live.closed) return;
@@ -547,6 +575,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       lastState: stateOf(record),
       committed: fresh ? actor.getSnapshot() : null,
       committedTimers: '',
+      handed: new Map(),
+      settled: new Map(),
     };
     lives.set(record.id, live);
     const changed = () => {
@@ -814,8 +844,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       }
       const seq = appended.value;
       const live = lives.get(id);
-      if (live) void drain(live);
-      else options.nudger?.publish('event', id);
+      if (live) {
+        // As the mailbox hands it back: a copy through JSON.
+        if (appended.fresh && live.tenantId === opts.tenantId) live.handed.set(seq, JSON.parse(JSON.stringify(valid)) as MailboxEntry['event']);
+        void drain(live);
+      } else options.nudger?.publish('event', id);
       if (!opts.waitFor) {
         return { seq, view: publicView(newest(live?.lastState ?? null, record)) };
       }
@@ -823,7 +856,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const deadline = clock.now() + timeoutMs;
       // A final actor applies nothing more: its end settles the wait too.
       let state = await waitState(opts.tenantId, id, (s) => s.appliedSeq >= seq || isFinalStatus(s.status), timeoutMs, `event ${seq} applied`);
-      const entry = await stores.actors.event(opts.tenantId, id, seq);
+      // Committed by this process (its live actor of this tenant), or else read back.
+      const owner = lives.get(id);
+      const entry = (owner?.tenantId === opts.tenantId ? owner.settled.get(seq) : undefined) ?? (await stores.actors.event(opts.tenantId, id, seq));
       if (entry?.outcome === 'refused') {
         const problem = entry.error ?? new AppError('event-not-accepted', `Event ${seq} was refused`).toProblem();
         throw new AppError(problem.code, problem.detail, { extras: { actorId: id, seq } });

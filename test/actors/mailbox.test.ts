@@ -4,8 +4,9 @@
  * died first. Every accepted event ends applied or refused with a reason, never pending.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Runtime } from '../../src/actors/index.js';
+import { createRuntime, type Runtime } from '../../src/actors/index.js';
 import { systemClock } from '../../src/clock.js';
+import { silentLogger } from '../../src/logger.js';
 import type { Stores } from '../../src/persistence/ports.js';
 import { heldIntent, killableClock, mailboxOf, recordOf, registryWith } from './probes.js';
 import { harness, tenant, type Harness } from './helpers.js';
@@ -173,5 +174,55 @@ describe('events sent while the actor is at its contract state', () => {
     openDoor();
     expect(await turnsWhenAnswered(h.stores, t, id, 2)).toEqual(['early one', 'early two']);
     expect((await mailboxOf(h.stores, t, id)).map((e) => e.outcome)).toEqual(['applied', 'applied']);
+  });
+});
+
+describe('events the owner process accepted itself', () => {
+  it('are applied without reading the mailbox back and answered from the commit, and one accepted elsewhere in between keeps its place', async () => {
+    h = await harness();
+    const reads = { pending: 0, event: 0 };
+    const base = h.stores.actors;
+    const stores: Stores = {
+      ...h.stores,
+      actors: {
+        ...base,
+        pending(...args) {
+          reads.pending++;
+          return base.pending(...args);
+        },
+        event(...args) {
+          reads.event++;
+          return base.event(...args);
+        },
+      },
+    };
+    // No polling during the test: only the sends wake the owner.
+    const runtime = createRuntime({ stores, logger: silentLogger(), pollMs: 60_000 });
+    await runtime.start();
+    try {
+      const t = tenant();
+      const id = await idleSession(runtime, t);
+      for (const text of ['one', 'two']) {
+        const { view } = await runtime.send(id, { type: 'MESSAGE', text }, { tenantId: t, waitFor: { tag: 'waiting' }, timeoutMs: 5000 });
+        expect(view.tags).toContain('waiting');
+      }
+      expect(reads).toEqual({ pending: 0, event: 0 });
+
+      // Another process accepts an event (no nudge reaches this one); the next send here
+      // finds the gap before its own and reads the mailbox, applying both in order.
+      await h.stores.actors.append(t, id, { type: 'MESSAGE', text: 'elsewhere' }, at());
+      const after = await runtime.send(id, { type: 'MESSAGE', text: 'after' }, { tenantId: t, waitFor: 'applied', timeoutMs: 5000 });
+      expect(after.seq).toBe(4);
+      expect(reads.pending).toBeGreaterThan(0);
+      expect(await turnsWhenAnswered(h.stores, t, id, 4)).toEqual(['one', 'two', 'elsewhere', 'after']);
+      expect((await mailboxOf(h.stores, t, id)).map((e) => [e.seq, e.outcome])).toEqual([
+        [1, 'applied'],
+        [2, 'applied'],
+        [3, 'applied'],
+        [4, 'applied'],
+      ]);
+    } finally {
+      await runtime.close();
+    }
   });
 });
