@@ -128,4 +128,21 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
     await mongo.stores.actors.commit(record.id, { ownerId: 'own-next', epoch: 2 }, 12, patch('step-13'));
     expect(await versionsOf(record.id, -1, 100)).toEqual(range(5, 13));
   });
+
+  it('answers a commit before its copies land, reads it back whole meanwhile, and lands them before the next commit', async () => {
+    const record = await actorAt(9);
+    const seq = await mongo.stores.actors.append(tenantId, record.id, { type: 'PING' }, new Date().toISOString());
+    expect(seq).toMatchObject({ fresh: true, value: 1 });
+    const outcomes = [{ seq: 1, outcome: 'applied' as const, error: null }];
+    expect(await mongo.stores.actors.commit(record.id, owner, 9, patch('step-10', { appliedSeq: 1, outcomes }))).toBe(10);
+    // Whether or not the copies landed yet, readers see the commit's outcome and history entry.
+    expect(await mongo.stores.actors.event(tenantId, record.id, 1)).toMatchObject({ seq: 1, outcome: 'applied' });
+    expect(await versionsOf(record.id, 8, 100)).toEqual([9, 10]);
+    // The next commit replaces the document's outcomes and goes on filling the ring: the
+    // copies of the one before it are in their collections by the time it is answered.
+    expect(await mongo.stores.actors.commit(record.id, owner, 10, patch('step-11', { appliedSeq: 1 }))).toBe(11);
+    expect(await mongo.db.collection<{ _id: string; outcome: string }>('mailbox').findOne({ _id: `${record.id}:1` })).toMatchObject({ outcome: 'applied' });
+    expect(await mongo.db.collection<{ _id: string }>('history').countDocuments({ _id: { $in: range(0, 10).map((v) => `${record.id}:${v}`) } })).toBe(11);
+    expect(await mongo.stores.actors.event(tenantId, record.id, 1)).toMatchObject({ seq: 1, outcome: 'applied' });
+  });
 });

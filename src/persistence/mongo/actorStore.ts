@@ -29,7 +29,9 @@
  * `lastSeq` and the lease (owner, epoch, end) are read live by `get`, `list` and `claim`, from
  * the mailbox head and the `leases` document. Outcomes of a commit are repeated on the actor
  * document and copied into the mailbox after it, so a crash in between is repaired by the next
- * claim.
+ * claim. Those copies, and the history copies, are not awaited by the commit: the actor's next
+ * commit waits for them (redoing them once if they failed) before its compare-and-set, so the
+ * document never drops what is not yet copied, and `drain` waits for all.
  *
  * A final commit's compare-and-set is what ends the actor; its lease is deleted after it, once
  * the commit is answered (in this store, `renew`, `claim` and `drain` wait for deletions in
@@ -47,9 +49,10 @@
  *
  * Snapshot history: the actor document keeps its newest {@link HIST_RING} entries, written by
  * the same insert or compare-and-set as the version each records (`hist.h<version % ring>`).
- * An actor that outlives the ring has its entries copied to `history/<actor>:<version>` as
- * they leave it (right after the compare-and-set that overwrites them; a reader that finds
- * the gap reads once more, and the next claim re-copies what the ring still holds), and every
+ * An actor that outlives the ring has its entries copied to `history/<actor>:<version>`: the
+ * first commit past the ring copies the ring before it overwrites a slot, and each later
+ * commit copies its own entry after its compare-and-set (a reader that finds a gap reads once
+ * more, and the next claim re-copies what the ring still holds), and every
  * {@link HIST_SWEEP} versions the copies older than `historyMax` are deleted. An entry larger
  * than its share of the ring is stored there first and the slot names it. Readers take only
  * the versions the document reached, within `historyMax` of its version. Reads of the rest
@@ -452,6 +455,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   let finishingNow: Promise<void> = Promise.resolve();
   /** Lease deletions of final commits not yet landed, by actor. */
   const releasing = new Map<string, Promise<void>>();
+  /** Per actor, the copies of its latest commit (history entries, event outcomes) and how to redo them. */
+  const copying = new Map<string, { landed: Promise<boolean>; redo: () => Promise<void> }>();
 
   async function insertIgnoringDuplicate<T extends Document>(c: Collection<T>, doc: T): Promise<boolean> {
     try {
@@ -678,6 +683,31 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     releasing.set(actorId, done);
   }
 
+  /**
+   * Starts the copies a commit makes after its compare-and-set, without holding up its answer:
+   * the actor document holds what they copy until the actor's next commit (its outcomes) or
+   * longer (its history ring), and that commit waits for them first ({@link copiesLanded}).
+   */
+  function copyLater(actorId: string, copy: () => Promise<void>): void {
+    const landed = copy().then(
+      () => true,
+      () => false,
+    );
+    const entry = { landed, redo: copy };
+    copying.set(actorId, entry);
+    void landed.then((ok) => {
+      if (ok && copying.get(actorId) === entry) copying.delete(actorId);
+    });
+  }
+
+  /** Waits for the copies of the actor's latest commit, redoing them once if they failed (then its error stops the commit). */
+  async function copiesLanded(actorId: string): Promise<void> {
+    const entry = copying.get(actorId);
+    if (!entry) return;
+    if (!(await entry.landed)) await entry.redo();
+    if (copying.get(actorId) === entry) copying.delete(actorId);
+  }
+
   /** Waits for the lease deletions in flight (of `ids`, or all). */
   async function released(ids?: readonly string[]): Promise<void> {
     if (releasing.size === 0) return;
@@ -761,7 +791,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         clearTimeout(finishTimer);
         finishingNow = finishingNow.then(finishBatch).catch(() => undefined);
       }
-      await Promise.all([finishingNow, released()]);
+      await Promise.all([finishingNow, released(), ...[...copying.values()].map((c) => c.landed)]);
     },
 
     async create(record, idempotency) {
@@ -896,9 +926,13 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       if (final) set.ownerId = null;
       assertDocumentFits(set, 'snapshot', SNAPSHOT_BYTES_MAX);
       const version = expectedVersion + 1;
+      await copiesLanded(id);
       const item = await histEntry(id, version, change);
-      // The first commit past the ring keeps the entries it is about to overwrite.
-      const before = version === ring ? await actors.findOne({ _id: id }, { projection: { hist: 1 } }) : null;
+      // The first commit past the ring copies the entries it is about to overwrite, first.
+      if (version === ring) {
+        const before = await actors.findOne({ _id: id }, { projection: { hist: 1 } });
+        await keepHistory(id, version, Object.values(before?.hist ?? {}).map(unpackHist));
+      }
       // One compare-and-set with the version's history entry: a holder that stalled past its
       // lease names an epoch the takeover replaced (see the module comment).
       const res = await actors.updateOne(
@@ -906,15 +940,21 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         { $set: { ...set, [`hist.${histSlot(version, ring)}`]: item }, $inc: { version: 1 } },
       );
       if (res.matchedCount === 0) await throwWhyNot(id, owner, expectedVersion);
-      // Independent writes after the one that counts, in one round trip: the history and
-      // outcome copies. A final commit's lease is deleted without waiting, and whatever was
-      // left in the mailbox is refused by the next batch. The actor document turned final
-      // before the mailbox is read: an appender inserts its entry, then reads that document;
-      // one of the two sees the other's write, so no entry is left pending.
-      await Promise.all([
-        version >= ring ? keepHistory(id, version, [...Object.values(before?.hist ?? {}), item].map(unpackHist)) : undefined,
-        outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
-      ]);
+      // Independent writes after the one that counts, none of them awaited: the history and
+      // outcome copies (readers find both on the actor document meanwhile), the deletion of a
+      // final commit's lease, and the refusal of whatever it left in the mailbox, by the next
+      // batch. The actor document turned final before the mailbox is read: an appender
+      // inserts its entry, then reads that document; one of the two sees the other's write,
+      // so no entry is left pending.
+      if (version >= ring || outcomes.length > 0) {
+        const kept = version >= ring ? [unpackHist(item)] : [];
+        copyLater(id, async () => {
+          await Promise.all([
+            kept.length > 0 ? keepHistory(id, version, kept) : undefined,
+            outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
+          ]);
+        });
+      }
       if (final) {
         releaseLater(id, owner.epoch);
         finishLater(id, patch.appliedSeq);
