@@ -7,6 +7,7 @@
  * the next claim, against the real server so a query shape it answered wrongly would fail here.
  */
 import { expect, it } from 'vitest';
+import { createMongoActorStore, type MongoActorStore } from '../../src/persistence/mongo/actorStore.js';
 import { describeWithService } from '../services/env.js';
 import { actorRecord, commitPatch as patch } from './fixtures/actorRecord.js';
 import { freshMongo } from './fixtures/freshMongo.js';
@@ -129,7 +130,7 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
     expect(await versionsOf(record.id, -1, 100)).toEqual(range(5, 13));
   });
 
-  it('answers a commit before its copies land, reads it back whole meanwhile, and lands them before the next commit', async () => {
+  it('answers a commit before its copies land, and reads it back whole meanwhile', async () => {
     const record = await actorAt(9);
     const seq = await mongo.stores.actors.append(tenantId, record.id, { type: 'PING' }, new Date().toISOString());
     expect(seq).toMatchObject({ fresh: true, value: 1 });
@@ -138,11 +139,61 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
     // Whether or not the copies landed yet, readers see the commit's outcome and history entry.
     expect(await mongo.stores.actors.event(tenantId, record.id, 1)).toMatchObject({ seq: 1, outcome: 'applied' });
     expect(await versionsOf(record.id, 8, 100)).toEqual([9, 10]);
-    // The next commit replaces the document's outcomes and goes on filling the ring: the
-    // copies of the one before it are in their collections by the time it is answered.
+    // The next commit carries the outcome on the document while its copy may be in flight.
     expect(await mongo.stores.actors.commit(record.id, owner, 10, patch('step-11', { appliedSeq: 1 }))).toBe(11);
+    expect(await mongo.stores.actors.event(tenantId, record.id, 1)).toMatchObject({ seq: 1, outcome: 'applied' });
+    await (mongo.stores.actors as MongoActorStore).drain();
     expect(await mongo.db.collection<{ _id: string; outcome: string }>('mailbox').findOne({ _id: `${record.id}:1` })).toMatchObject({ outcome: 'applied' });
     expect(await mongo.db.collection<{ _id: string }>('history').countDocuments({ _id: { $in: range(0, 10).map((v) => `${record.id}:${v}`) } })).toBe(11);
     expect(await mongo.stores.actors.event(tenantId, record.id, 1)).toMatchObject({ seq: 1, outcome: 'applied' });
+  });
+
+  it('redoes a copy that failed before the actor’s next commit, and stops that commit if it fails again', async () => {
+    // The store on the same database, its `history` inserts failing while `failures` lasts.
+    let failures = 0;
+    const failing = <T extends object>(target: T, name: string): T =>
+      new Proxy(target, {
+        get(t, prop) {
+          if (prop === name) {
+            return async (...args: unknown[]) => {
+              if (failures > 0) {
+                failures--;
+                throw new Error('injected: history insert failed');
+              }
+              return (Reflect.get(t, prop, t) as (...a: unknown[]) => unknown).apply(t, args);
+            };
+          }
+          const v = Reflect.get(t, prop, t) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+    const db = new Proxy(mongo.db, {
+      get(t, prop) {
+        if (prop === 'collection') return (name: string) => (name === 'history' ? failing(t.collection(name), 'insertMany') : t.collection(name));
+        const v = Reflect.get(t, prop, t) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const store = createMongoActorStore(db, { historyMax: HISTORY_MAX });
+    const record = actorRecord(tenantId, { ownerId: owner.ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    await store.create(record);
+    for (let v = 0; v < 9; v++) await store.commit(record.id, owner, v, patch(`step-${v + 1}`));
+    const copied = async (v: number) => (await mongo.db.collection<{ _id: string }>('history').countDocuments({ _id: `${record.id}:${v}` })) === 1;
+
+    failures = 1;
+    expect(await store.commit(record.id, owner, 9, patch('step-10'))).toBe(10);
+    expect(await copied(10)).toBe(false);
+    expect(await store.commit(record.id, owner, 10, patch('step-11'))).toBe(11);
+    expect(await copied(10)).toBe(true);
+
+    failures = 2;
+    expect(await store.commit(record.id, owner, 11, patch('step-12'))).toBe(12);
+    expect(await copied(12)).toBe(false);
+    await expect(store.commit(record.id, owner, 12, patch('step-13'))).rejects.toThrow('injected: history insert failed');
+    expect(await store.get(tenantId, record.id)).toMatchObject({ version: 12, value: 'step-12' });
+    expect(await store.commit(record.id, owner, 12, patch('step-13'))).toBe(13);
+    await store.drain();
+    expect(await versionsOf(record.id, -1, 100)).toEqual(range(0, 13));
+    expect(await Promise.all(range(0, 13).map(copied))).toEqual(range(0, 13).map(() => true));
   });
 });

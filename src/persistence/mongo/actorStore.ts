@@ -29,9 +29,11 @@
  * `lastSeq` and the lease (owner, epoch, end) are read live by `get`, `list` and `claim`, from
  * the mailbox head and the `leases` document. Outcomes of a commit are repeated on the actor
  * document and copied into the mailbox after it, so a crash in between is repaired by the next
- * claim. Those copies, and the history copies, are not awaited by the commit: the actor's next
- * commit waits for them (redoing them once if they failed) before its compare-and-set, so the
- * document never drops what is not yet copied, and `drain` waits for all.
+ * claim. Those copies, and the history copies, are not awaited by the commit: until they land,
+ * the actor's later commits carry the outcomes on the document, and its history entry stays in
+ * the ring. A later commit waits only for a copy whose ring slot it would overwrite, for copies
+ * beyond {@link COPIES_IN_FLIGHT}, and for a copy that failed (redone once; a second failure
+ * stops the commit), so the document never drops what is not yet copied. `drain` waits for all.
  *
  * A final commit's compare-and-set is what ends the actor; its lease is deleted after it, once
  * the commit is answered (in this store, `renew`, `claim` and `drain` wait for deletions in
@@ -142,6 +144,17 @@ interface HistItem {
 }
 
 /** `history/<actor>:<version>`: an entry older than the ring, or too large for it. */
+/** The copies one commit makes after its compare-and-set (see `copyLater`). */
+interface CopyJob {
+  readonly version: number;
+  /** The commit's own event outcomes, carried by later commits until they are copied. */
+  readonly outcomes: ActorBody['outcomes'];
+  /** `null` while in flight. */
+  ok: boolean | null;
+  landed: Promise<boolean>;
+  readonly redo: () => Promise<void>;
+}
+
 interface HistDoc {
   _id: string;
   actorId: string;
@@ -153,6 +166,8 @@ interface HistDoc {
 /** Newest history entries an actor document keeps inline (fewer when `historyMax` is). */
 const HIST_RING = 8;
 /** Every this many versions past `historyMax`, a commit deletes its actor's entries that fell out. */
+/** Commits of one actor whose copies may be in flight at once; an older one is waited for. */
+const COPIES_IN_FLIGHT = 4;
 const HIST_SWEEP = 16;
 /**
  * What the history slots of one actor document may take together, in bytes: each entry is
@@ -455,8 +470,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   let finishingNow: Promise<void> = Promise.resolve();
   /** Lease deletions of final commits not yet landed, by actor. */
   const releasing = new Map<string, Promise<void>>();
-  /** Per actor, the copies of its latest commit (history entries, event outcomes) and how to redo them. */
-  const copying = new Map<string, { landed: Promise<boolean>; redo: () => Promise<void> }>();
+  /** Per actor, the copies of its commits still in flight, oldest first (see {@link copyLater}). */
+  const copying = new Map<string, CopyJob[]>();
 
   async function insertIgnoringDuplicate<T extends Document>(c: Collection<T>, doc: T): Promise<boolean> {
     try {
@@ -684,28 +699,53 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   }
 
   /**
-   * Starts the copies a commit makes after its compare-and-set, without holding up its answer:
-   * the actor document holds what they copy until the actor's next commit (its outcomes) or
-   * longer (its history ring), and that commit waits for them first ({@link copiesLanded}).
+   * Starts the copies a commit of `version` makes after its compare-and-set (its history entry,
+   * its event outcomes), without holding up its answer. Until they land, the actor's later
+   * commits carry the outcomes on the actor document ({@link carriedOutcomes}), and its
+   * history entry stays in the ring for {@link HIST_RING} versions.
    */
-  function copyLater(actorId: string, copy: () => Promise<void>): void {
-    const landed = copy().then(
-      () => true,
-      () => false,
+  function copyLater(actorId: string, version: number, outcomes: ActorBody['outcomes'], copy: () => Promise<void>): void {
+    const job: CopyJob = { version, outcomes, ok: null, landed: Promise.resolve(true), redo: copy };
+    job.landed = copy().then(
+      () => (job.ok = true),
+      () => (job.ok = false),
     );
-    const entry = { landed, redo: copy };
-    copying.set(actorId, entry);
-    void landed.then((ok) => {
-      if (ok && copying.get(actorId) === entry) copying.delete(actorId);
+    const jobs = copying.get(actorId) ?? [];
+    jobs.push(job);
+    copying.set(actorId, jobs);
+    void job.landed.then((ok) => {
+      if (ok) forgetCopy(actorId, job);
     });
   }
 
-  /** Waits for the copies of the actor's latest commit, redoing them once if they failed (then its error stops the commit). */
-  async function copiesLanded(actorId: string): Promise<void> {
-    const entry = copying.get(actorId);
-    if (!entry) return;
-    if (!(await entry.landed)) await entry.redo();
-    if (copying.get(actorId) === entry) copying.delete(actorId);
+  function forgetCopy(actorId: string, job: CopyJob): void {
+    const jobs = copying.get(actorId);
+    if (!jobs) return;
+    const left = jobs.filter((j) => j !== job);
+    if (left.length > 0) copying.set(actorId, left);
+    else copying.delete(actorId);
+  }
+
+  /**
+   * Before the commit of `version`: settles the copies it must not overtake and returns the
+   * outcomes it carries for the ones still in flight. A copy that failed is redone now (a
+   * second failure stops the commit, which leaves the document as it was); one whose history
+   * entry this commit's ring slot would overwrite, or beyond {@link COPIES_IN_FLIGHT}, is
+   * waited for.
+   */
+  async function carriedOutcomes(actorId: string, version: number): Promise<ActorBody['outcomes']> {
+    const jobs = copying.get(actorId);
+    if (!jobs) return [];
+    for (const [i, job] of [...jobs].entries()) {
+      const mustLand = job.version <= version - ring || jobs.length - i > COPIES_IN_FLIGHT;
+      if (job.ok === null && mustLand) await job.landed;
+      if (job.ok === false) {
+        await job.redo();
+        job.ok = true;
+      }
+      if (job.ok) forgetCopy(actorId, job);
+    }
+    return (copying.get(actorId) ?? []).flatMap((j) => j.outcomes);
   }
 
   /** Waits for the lease deletions in flight (of `ids`, or all). */
@@ -791,7 +831,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         clearTimeout(finishTimer);
         finishingNow = finishingNow.then(finishBatch).catch(() => undefined);
       }
-      await Promise.all([finishingNow, released(), ...[...copying.values()].map((c) => c.landed)]);
+      await Promise.all([finishingNow, released(), ...[...copying.values()].flat().map((j) => j.landed)]);
     },
 
     async create(record, idempotency) {
@@ -919,14 +959,14 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
     async commit(id, owner, expectedVersion, patch: CommitPatch) {
       const final = isFinalStatus(patch.status);
+      const version = expectedVersion + 1;
       const outcomes = patch.outcomes.map((o) => ({ seq: o.seq, outcome: o.outcome, error: text(o.error) }));
+      const carried = await carriedOutcomes(id, version);
       const change = changeOf(patch, new Date().toISOString());
-      const body = bodyFrom(change, { snapshot: patch.snapshot, timers: patch.timers, outcomes });
+      const body = bodyFrom(change, { snapshot: patch.snapshot, timers: patch.timers, outcomes: [...carried, ...outcomes] });
       const set: Partial<ActorDoc> = { status: patch.status, final, tags: patch.tags, appliedSeq: patch.appliedSeq, b: packBody(body) };
       if (final) set.ownerId = null;
       assertDocumentFits(set, 'snapshot', SNAPSHOT_BYTES_MAX);
-      const version = expectedVersion + 1;
-      await copiesLanded(id);
       const item = await histEntry(id, version, change);
       // The first commit past the ring copies the entries it is about to overwrite, first.
       if (version === ring) {
@@ -948,7 +988,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       // so no entry is left pending.
       if (version >= ring || outcomes.length > 0) {
         const kept = version >= ring ? [unpackHist(item)] : [];
-        copyLater(id, async () => {
+        copyLater(id, version, outcomes, async () => {
           await Promise.all([
             kept.length > 0 ? keepHistory(id, version, kept) : undefined,
             outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
