@@ -811,8 +811,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       record.tags = [...initial.tags].sort();
       record.snapshot = actor.getPersistedSnapshot() as Record<string, unknown>;
       // The contract state's read of the tenant's contracts starts now, alongside the write:
-      // after the spawn was asked for, so it sees every revocation answered before.
-      const contractsRead = contracts.list(tenantId);
+      // after the spawn was asked for, so it sees every revocation answered before. (A tenant
+      // with none gets its MVP contract from the contract state, once the actor exists.)
+      const contractsRead = contracts.stored(tenantId);
       contractsRead.catch(() => undefined);
       const result = await stores.actors.create(record, claim);
       if (!result.fresh) {

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRuntime, type AgentResponder } from '../../src/actors/index.js';
 import { systemClock } from '../../src/clock.js';
+import { AppError } from '../../src/errors.js';
 import type { Problem } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { MAX_QUEUED_MESSAGES } from '../../src/machines/agentSession.js';
@@ -264,6 +265,30 @@ describe("a spawn's read of the tenant's contracts", () => {
       const next = await runtime.spawn('execution', { intent: 'held_work', params: { label: 'y' } }, { tenantId: t });
       expect(await runtime.waitFor(next.id, { tenantId: t, until: 'done', timeoutMs: 5000 })).toMatchObject({ status: 'done', contractId: `ctr_mvp_${t}` });
       expect(work.calls).toBe(1);
+    } finally {
+      await runtime.close();
+    }
+  });
+});
+
+describe('a spawn that is refused', () => {
+  it('records no contract for its tenant', async () => {
+    h = await harness();
+    const stores: Stores = {
+      ...h.stores,
+      actors: {
+        ...h.stores.actors,
+        async create() {
+          throw new AppError('store-unavailable', 'the store is down');
+        },
+      },
+    };
+    const runtime = createRuntime({ stores, logger: silentLogger(), pollMs: 20 });
+    await runtime.start();
+    try {
+      const t = tenant();
+      await expect(runtime.spawn('agentSession', {}, { tenantId: t })).rejects.toMatchObject({ code: 'store-unavailable' });
+      expect(await h.stores.contracts.list(t)).toEqual([]);
     } finally {
       await runtime.close();
     }

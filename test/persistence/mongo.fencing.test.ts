@@ -250,11 +250,12 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const ended = await heldActor();
     const fence: Fence = { actorId: ended.id, ownerId: former, epoch: 2 };
     expect(await mongo.stores.actors.commit(ended.id, { ownerId: former, epoch: 2 }, 0, commitPatch('done', { status: 'done' }))).toBe(1);
-    // The commit is answered before its lease is deleted; a renewal in this store waits for it.
-    expect(await mongo.stores.actors.renew(former, [{ id: ended.id, epoch: 2 }], Date.now() + 2 * MINUTE)).toEqual([ended.id]);
-    expect(await leases.findOne({ _id: ended.id })).toBeNull();
+    // The commit is answered before its lease is deleted; this process's fenced writes and
+    // renewals wait for the deletion.
     expect(await rejection(mongo.stores.artifacts.put(artifactOf(ended.id, newId('art'), {}), fence))).toBe('lease-lost');
     expect(await rejection(mongo.stores.records.putChunk(tenantId, newId('dst'), 0, rows('x'), fence))).toBe('lease-lost');
+    expect(await mongo.stores.actors.renew(former, [{ id: ended.id, epoch: 2 }], Date.now() + 2 * MINUTE)).toEqual([ended.id]);
+    expect(await leases.findOne({ _id: ended.id })).toBeNull();
 
     // The process died between the final commit and the deletion: its lease runs out, and
     // the claim that finds the actor final deletes it instead of taking the actor over.
@@ -266,5 +267,20 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await leases.findOne({ _id: crashed.id })).toBeNull();
     expect(await mongo.stores.actors.get(tenantId, crashed.id)).toMatchObject({ status: 'done', ownerId: null, version: 1 });
     expect(await mongo.stores.actors.claim(current, Date.now() + 4 * MINUTE, MINUTE, 10)).toEqual([]);
+  });
+
+  it('gives an actor that ended no lease again when its spawn is replayed', async () => {
+    const leases = mongo.db.collection<{ _id: string }>('leases');
+    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: Date.now(), expiresAt: Date.now() + 10 * MINUTE };
+    expect(await mongo.stores.actors.create(record, claim)).toEqual({ fresh: true, value: record.id });
+    expect(await mongo.stores.actors.commit(record.id, { ownerId: former, epoch: 1 }, 0, commitPatch('done', { status: 'done' }))).toBe(1);
+    await mongo.stores.actors.renew(former, [{ id: record.id, epoch: 1 }], Date.now() + MINUTE);
+    expect(await leases.findOne({ _id: record.id })).toBeNull();
+    const replay = { ...actorRecord(tenantId, { ownerId: current, leaseUntil: Date.now() + MINUTE, epoch: 1 }) };
+    expect(await mongo.stores.actors.create(replay, claim)).toEqual({ fresh: false, value: record.id, requestHash: 'h-spawn' });
+    expect(await leases.findOne({ _id: record.id })).toBeNull();
+    expect(await mongo.stores.actors.get(tenantId, replay.id)).toBeNull();
+    expect(await rejection(mongo.stores.artifacts.put(artifactOf(record.id, newId('art'), {}), { actorId: record.id, ownerId: former, epoch: 1 }))).toBe('lease-lost');
   });
 });

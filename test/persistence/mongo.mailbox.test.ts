@@ -144,4 +144,38 @@ describeWithService('MONGO_URL', 'MongoDB mailbox reads', (url) => {
     expect(box.filter((e) => e.outcome === 'refused').map((e) => e.seq)).toEqual([31, 32, 33, 34, 35, 36, 37]);
     expect((await writer.get(tenantId, actor.id))?.appliedSeq).toBe(37);
   });
+
+  it('answers a request whose dead claimant had stored its event as a replay of that request, whatever this one carries', async () => {
+    const store = createMongoActorStore(db);
+    const record = actorRecord(tenantId, { ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    await store.create(record);
+    // A claim whose holder died after storing its event, before recording the result.
+    const key = 'k-dead';
+    const idemKey = `${tenantId}|send:${record.id}|${key}`;
+    await db.collection<{ _id: string } & Record<string, unknown>>('idempotency').insertOne({
+      _id: idemKey,
+      tenantId,
+      requestHash: 'h-dead',
+      result: null,
+      record: null,
+      claimedAt: Date.now() - MINUTE,
+      expiresAt: Date.now() + MINUTE,
+    });
+    await db.collection<{ _id: string } & Record<string, unknown>>('mailbox').insertOne({
+      _id: `${record.id}:1`,
+      actorId: record.id,
+      tenantId,
+      seq: 1,
+      event: JSON.stringify({ type: 'PING' }),
+      acceptedAt: new Date().toISOString(),
+      outcome: 'pending',
+      error: 'null',
+      idemKey,
+    });
+    const claim = { key, requestHash: 'h-other', nowMs: Date.now(), expiresAt: Date.now() + MINUTE };
+    const replayed = { fresh: false, value: 1, requestHash: 'h-dead' };
+    expect(await store.append(tenantId, record.id, { type: 'PONG' }, new Date().toISOString(), claim)).toEqual(replayed);
+    expect(await store.append(tenantId, record.id, { type: 'PONG' }, new Date().toISOString(), claim)).toEqual(replayed);
+    expect((await store.pending(tenantId, record.id, 0)).map((e) => [e.seq, e.event])).toEqual([[1, { type: 'PING' }]]);
+  });
 });

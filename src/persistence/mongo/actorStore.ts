@@ -36,8 +36,8 @@
  * stops the commit), so the document never drops what is not yet copied. `drain` waits for all.
  *
  * A final commit's compare-and-set is what ends the actor; its lease is deleted after it, once
- * the commit is answered (in this store, `renew`, `claim` and `drain` wait for deletions in
- * flight; from then on fenced writes are refused). A table of leases holds live actors only:
+ * the commit is answered (in this process, `renew`, `claim`, `drain` and fenced writes wait
+ * for deletions in flight, so fenced writes are refused from the answer on). A table of leases holds live actors only:
  * on FerretDB every lookup reads the whole table, and an update that loses a race with the
  * deletion writes nothing (it rewrites a row by `_id`), where a lease marked final could be
  * rewritten as live by a concurrent renewal. The events appended while an actor ended are
@@ -53,8 +53,8 @@
  * the same insert or compare-and-set as the version each records (`hist.h<version % ring>`).
  * An actor that outlives the ring has its entries copied to `history/<actor>:<version>`: the
  * first commit past the ring copies the ring before it overwrites a slot, and each later
- * commit copies its own entry after its compare-and-set (a reader that finds a gap reads once
- * more, and the next claim re-copies what the ring still holds), and every
+ * commit copies its own entry after its compare-and-set (an entry leaves the ring only once
+ * its copy landed; after a crash the next claim re-copies what the ring still holds), and every
  * {@link HIST_SWEEP} versions the copies older than `historyMax` are deleted. An entry larger
  * than its share of the ring is stored there first and the slot names it. Readers take only
  * the versions the document reached, within `historyMax` of its version. Reads of the rest
@@ -77,7 +77,7 @@ import {
   type Page,
   type SnapshotChange,
 } from '../ports.js';
-import { assertDocumentFits, isDuplicateKeyError, MAX_DOCUMENT_BYTES } from './guard.js';
+import { assertDocumentFits, isDuplicateKeyError, MAX_DOCUMENT_BYTES, registerLeaseChanges } from './guard.js';
 import { ensureIndexes } from './indexes.js';
 
 /**
@@ -143,7 +143,6 @@ interface HistItem {
   view: SnapshotChange | null;
 }
 
-/** `history/<actor>:<version>`: an entry older than the ring, or too large for it. */
 /** The copies one commit makes after its compare-and-set (see `copyLater`). */
 interface CopyJob {
   readonly version: number;
@@ -155,6 +154,7 @@ interface CopyJob {
   readonly redo: () => Promise<void>;
 }
 
+/** `history/<actor>:<version>`: an entry older than the ring, or too large for it. */
 interface HistDoc {
   _id: string;
   actorId: string;
@@ -165,9 +165,9 @@ interface HistDoc {
 
 /** Newest history entries an actor document keeps inline (fewer when `historyMax` is). */
 const HIST_RING = 8;
-/** Every this many versions past `historyMax`, a commit deletes its actor's entries that fell out. */
 /** Commits of one actor whose copies may be in flight at once; an older one is waited for. */
 const COPIES_IN_FLIGHT = 4;
+/** Every this many versions past `historyMax`, a commit deletes its actor's entries that fell out. */
 const HIST_SWEEP = 16;
 /**
  * What the history slots of one actor document may take together, in bytes: each entry is
@@ -443,7 +443,11 @@ export async function ensureActorIndexes(db: Db): Promise<void> {
 
 /** The actor store, and what its database's `close` must wait for. */
 export interface MongoActorStore extends ActorStore {
-  /** Refuses now what final commits left in their mailboxes for the next batch (see the module comment). */
+  /**
+   * Refuses now what final commits left in their mailboxes for the next batch, and waits for
+   * the lease deletions and the copies in flight (see the module comment; a copy that failed
+   * is left to the actor's next commit or claim).
+   */
   drain(): Promise<void>;
 }
 
@@ -470,6 +474,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   let finishingNow: Promise<void> = Promise.resolve();
   /** Lease deletions of final commits not yet landed, by actor. */
   const releasing = new Map<string, Promise<void>>();
+  registerLeaseChanges(db, (actorId) => released([actorId]));
   /** Per actor, the copies of its commits still in flight, oldest first (see {@link copyLater}). */
   const copying = new Map<string, CopyJob[]>();
 
@@ -704,7 +709,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * commits carry the outcomes on the actor document ({@link carriedOutcomes}), and its
    * history entry stays in the ring for {@link HIST_RING} versions.
    */
-  function copyLater(actorId: string, version: number, outcomes: ActorBody['outcomes'], copy: () => Promise<void>): void {
+  function copyLater(actorId: string, version: number, outcomes: ActorBody['outcomes'], final: boolean, copy: () => Promise<void>): void {
     const job: CopyJob = { version, outcomes, ok: null, landed: Promise.resolve(true), redo: copy };
     job.landed = copy().then(
       () => (job.ok = true),
@@ -713,8 +718,10 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     const jobs = copying.get(actorId) ?? [];
     jobs.push(job);
     copying.set(actorId, jobs);
+    // A final commit's copy that failed loses nothing: the document keeps its outcomes and
+    // ring for good, and no later commit would redo it.
     void job.landed.then((ok) => {
-      if (ok) forgetCopy(actorId, job);
+      if (ok || final) forgetCopy(actorId, job);
     });
   }
 
@@ -737,7 +744,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     const jobs = copying.get(actorId);
     if (!jobs) return [];
     for (const [i, job] of [...jobs].entries()) {
-      const mustLand = job.version <= version - ring || jobs.length - i > COPIES_IN_FLIGHT;
+      // With this commit's own, at most COPIES_IN_FLIGHT stay in flight.
+      const mustLand = job.version <= version - ring || jobs.length - i >= COPIES_IN_FLIGHT;
       if (job.ok === null && mustLand) await job.landed;
       if (job.ok === false) {
         await job.redo();
@@ -796,9 +804,14 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
   /**
    * Claims the idempotency key of an append. Resolves `null` when this call may append, the
-   * earlier result when the key was used, or `takeover` for a claim whose holder died.
+   * earlier result when the key was used, or `takeover` (with the dead request's hash) for a
+   * claim whose holder died.
    */
-  async function claimAppendKey(tenantId: string, actorId: string, claim: IdempotencyClaim): Promise<IdempotentResult<number> | { takeover: true } | null> {
+  async function claimAppendKey(
+    tenantId: string,
+    actorId: string,
+    claim: IdempotencyClaim,
+  ): Promise<IdempotentResult<number> | { takeover: true; requestHash: string } | null> {
     const _id = idemId(tenantId, `send:${actorId}`, claim.key);
     const deadline = now() + staleClaimMs * 2;
     for (;;) {
@@ -817,7 +830,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         // Taking a dead claim over is itself a race: the winner is whoever inserts its marker.
         if (await insertIgnoringDuplicate(claims, { _id: `${_id}|${existing.claimedAt}`, ownerId: 'append', at: t })) {
           await idem.updateOne({ _id }, { $set: { claimedAt: t, requestHash: claim.requestHash } });
-          return { takeover: true };
+          return { takeover: true, requestHash: existing.requestHash };
         }
       }
       if (t > deadline) throw new AppError('version-conflict', 'Another request with this idempotency key is still in flight');
@@ -856,8 +869,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
             await idem.deleteOne({ _id, expiresAt: existing.expiresAt });
             continue;
           }
-          // A replay: make sure the promised actor exists (its first request may have died).
-          if (existing.record) await insertActor(JSON.parse(existing.record) as ActorDoc, record.leaseUntil);
+          // A replay: make sure the promised actor exists (its first request may have died),
+          // without giving an actor that ended a lease again.
+          if (existing.record && !(await actors.findOne({ _id: String(existing.result) }, { projection: { _id: 1 } }))) {
+            await insertActor(JSON.parse(existing.record) as ActorDoc, record.leaseUntil);
+          }
           return { fresh: false, value: String(existing.result), requestHash: existing.requestHash };
         }
       }
@@ -892,11 +908,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         const claimed = await claimAppendKey(tenantId, actorId, idempotency);
         if (claimed && 'fresh' in claimed) return claimed;
         if (claimed && 'takeover' in claimed) {
-          // The dead claimant may have stored its event before it died.
+          // The dead claimant may have stored its event before it died: then this is a replay
+          // of that request (the caller compares the hashes).
           const stored = await mailbox.findOne({ actorId, idemKey: key });
           if (stored) {
-            await idem.updateOne({ _id: key ?? '' }, { $set: { result: stored.seq } });
-            return { fresh: true, value: stored.seq };
+            await idem.updateOne({ _id: key ?? '' }, { $set: { result: stored.seq, requestHash: claimed.requestHash } });
+            return { fresh: false, value: stored.seq, requestHash: claimed.requestHash };
           }
         }
       }
@@ -953,6 +970,9 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         const o = a ? bodyOf(a).outcomes.find((x) => x.seq === seq) : undefined;
         if (o) return toEntry({ ...d, outcome: o.outcome, error: o.error });
         if (a?.final && seq > a.appliedSeq) return toEntry({ ...d, outcome: 'refused', error: endedBeforeApplied(actorId) });
+        // Applied, and its copy landed after the first read (a later commit then dropped it
+        // from the document): read the copy.
+        if (a && seq <= a.appliedSeq) return toEntry((await mailbox.findOne({ _id: mailboxId(actorId, seq), tenantId })) ?? d);
       }
       return toEntry(d);
     },
@@ -979,7 +999,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         { _id: id, version: expectedVersion, ownerId: owner.ownerId, epoch: owner.epoch, final: false },
         { $set: { ...set, [`hist.${histSlot(version, ring)}`]: item }, $inc: { version: 1 } },
       );
-      if (res.matchedCount === 0) await throwWhyNot(id, owner, expectedVersion);
+      if (res.matchedCount === 0) {
+        // Held elsewhere now: its copies are that owner's to repair.
+        copying.delete(id);
+        await throwWhyNot(id, owner, expectedVersion);
+      }
       // Independent writes after the one that counts, none of them awaited: the history and
       // outcome copies (readers find both on the actor document meanwhile), the deletion of a
       // final commit's lease, and the refusal of whatever it left in the mailbox, by the next
@@ -988,7 +1012,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       // so no entry is left pending.
       if (version >= ring || outcomes.length > 0) {
         const kept = version >= ring ? [unpackHist(item)] : [];
-        copyLater(id, version, outcomes, async () => {
+        copyLater(id, version, outcomes, final, async () => {
           await Promise.all([
             kept.length > 0 ? keepHistory(id, version, kept) : undefined,
             outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
@@ -1043,6 +1067,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       const settled = await settle(taken, Math.min(takeoverSettleMs, leaseMs / 4));
       const out: ActorRecord[] = [];
       await inBatches(settled, CLAIM_CONCURRENCY, async (d) => {
+        // Whatever this process still had to copy for the actor is repaired from the document here.
+        copying.delete(d._id);
         const { outcomes } = bodyOf(d);
         const [lastSeq] = await Promise.all([
           lastSeqFrom(d._id, knownFloor(d._id, d.appliedSeq)),
@@ -1106,15 +1132,9 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       const ringLow = inRing[0]?.v ?? d.version + 1;
       let older: HistDoc[] = [];
       if (ringLow - 1 > low && limit > 0) {
-        const read = () => history.find({ actorId, v: { $gt: Math.max(low, afterVersion), $lt: ringLow } }).sort({ v: 1 }).limit(limit).toArray();
-        older = await read();
-        // The commit that moved an entry out of the ring copies it right after: read once
-        // more across that gap (a copy a crash lost stays missing; the claim repairs it).
-        const top = older[older.length - 1]?.v ?? Math.max(low, afterVersion);
-        if (older.length < limit && top < ringLow - 1) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          older = await read();
-        }
+        // An entry leaves the ring only once its copy landed (see `carriedOutcomes`); a copy
+        // a crash lost stays missing, and the claim repairs what the ring still holds.
+        older = await history.find({ actorId, v: { $gt: Math.max(low, afterVersion), $lt: ringLow } }).sort({ v: 1 }).limit(limit).toArray();
       }
       let oldestVersion: number | null = inRing[0]?.v ?? null;
       if (ringLow - 1 > low) {

@@ -88,6 +88,17 @@ export async function fenceHolds(db: Db, fence: Fence): Promise<boolean> {
 }
 
 /**
+ * Per database handle, how to wait until the lease changes this process has in flight for an
+ * actor have landed: the actor store deletes a final actor's lease after answering its commit
+ * and registers here, so a fenced write of this process that follows the commit is refused.
+ */
+const leaseChanges = new WeakMap<Db, (actorId: string) => Promise<void>>();
+
+export function registerLeaseChanges(db: Db, settled: (actorId: string) => Promise<void>): void {
+  leaseChanges.set(db, settled);
+}
+
+/**
  * Runs `write` under `fence` with no transaction spanning the actor and the written
  * document: the lease is checked before the write (a process that stalled past its lease is
  * refused up front, nothing written) and again after it. If it still holds after the write
@@ -100,6 +111,7 @@ export async function fenceHolds(db: Db, fence: Fence): Promise<boolean> {
  * as a newer lease's write wins over an older one's).
  */
 export async function underFence<T>(db: Db, fence: Fence, write: () => Promise<T>, undo: (result: T) => Promise<unknown>): Promise<T> {
+  await leaseChanges.get(db)?.(fence.actorId);
   if (!(await fenceHolds(db, fence))) throw leaseLost(fence);
   const result = await write();
   if (!(await fenceHolds(db, fence))) {
