@@ -31,6 +31,40 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
   const versionsOf = async (id: string, after: number, limit: number) => (await mongo.stores.actors.history(tenantId, id, after, limit)).entries.map((e) => e.version);
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+  /** An actor store on the test's database whose `history` inserts fail `fail(n)` times from then on. */
+  function storeFailingHistory(): { store: MongoActorStore; fail(n: number): void } {
+    let failures = 0;
+    const failing = <T extends object>(target: T, name: string): T =>
+      new Proxy(target, {
+        get(t, prop) {
+          if (prop === name) {
+            return async (...args: unknown[]) => {
+              if (failures > 0) {
+                failures--;
+                throw new Error('injected: history insert failed');
+              }
+              return (Reflect.get(t, prop, t) as (...a: unknown[]) => unknown).apply(t, args);
+            };
+          }
+          const v = Reflect.get(t, prop, t) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+    const db = new Proxy(mongo.db, {
+      get(t, prop) {
+        if (prop === 'collection') return (name: string) => (name === 'history' ? failing(t.collection(name), 'insertMany') : t.collection(name));
+        const v = Reflect.get(t, prop, t) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    return {
+      store: createMongoActorStore(db, { historyMax: HISTORY_MAX }),
+      fail(n) {
+        failures = n;
+      },
+    };
+  }
+
   it('keeps the newest historyMax entries of an actor that outlived its ring, whatever version a reader starts after', async () => {
     const record = await actorAt(37);
     const page = await mongo.stores.actors.history(tenantId, record.id, -1, 100);
@@ -149,44 +183,20 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
   });
 
   it('redoes a copy that failed before the actor’s next commit, and stops that commit if it fails again', async () => {
-    // The store on the same database, its `history` inserts failing while `failures` lasts.
-    let failures = 0;
-    const failing = <T extends object>(target: T, name: string): T =>
-      new Proxy(target, {
-        get(t, prop) {
-          if (prop === name) {
-            return async (...args: unknown[]) => {
-              if (failures > 0) {
-                failures--;
-                throw new Error('injected: history insert failed');
-              }
-              return (Reflect.get(t, prop, t) as (...a: unknown[]) => unknown).apply(t, args);
-            };
-          }
-          const v = Reflect.get(t, prop, t) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-        },
-      });
-    const db = new Proxy(mongo.db, {
-      get(t, prop) {
-        if (prop === 'collection') return (name: string) => (name === 'history' ? failing(t.collection(name), 'insertMany') : t.collection(name));
-        const v = Reflect.get(t, prop, t) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-      },
-    });
-    const store = createMongoActorStore(db, { historyMax: HISTORY_MAX });
+    const failing = storeFailingHistory();
+    const store = failing.store;
     const record = actorRecord(tenantId, { ownerId: owner.ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1 });
     await store.create(record);
     for (let v = 0; v < 9; v++) await store.commit(record.id, owner, v, patch(`step-${v + 1}`));
     const copied = async (v: number) => (await mongo.db.collection<{ _id: string }>('history').countDocuments({ _id: `${record.id}:${v}` })) === 1;
 
-    failures = 1;
+    failing.fail(1);
     expect(await store.commit(record.id, owner, 9, patch('step-10'))).toBe(10);
     expect(await copied(10)).toBe(false);
     expect(await store.commit(record.id, owner, 10, patch('step-11'))).toBe(11);
     expect(await copied(10)).toBe(true);
 
-    failures = 2;
+    failing.fail(2);
     expect(await store.commit(record.id, owner, 11, patch('step-12'))).toBe(12);
     expect(await copied(12)).toBe(false);
     await expect(store.commit(record.id, owner, 12, patch('step-13'))).rejects.toThrow('injected: history insert failed');
@@ -195,5 +205,23 @@ describeWithService('MONGO_URL', 'MongoDB snapshot history', (url) => {
     await store.drain();
     expect(await versionsOf(record.id, -1, 100)).toEqual(range(0, 13));
     expect(await Promise.all(range(0, 13).map(copied))).toEqual(range(0, 13).map(() => true));
+  });
+
+  it('keeps a copy owed at a later epoch when a commit of the former epoch fails', async () => {
+    const { store, fail } = storeFailingHistory();
+    const record = actorRecord(tenantId, { ownerId: owner.ownerId, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    await store.create(record);
+    for (let v = 0; v < 9; v++) await store.commit(record.id, owner, v, patch(`step-${v + 1}`));
+    // This process takes the actor over at epoch 2 (its epoch-1 holder stalled).
+    expect(await store.claim('own-later', Date.now() + 2 * MINUTE, MINUTE, 10)).toMatchObject([{ id: record.id, epoch: 2 }]);
+    const later = { ownerId: 'own-later', epoch: 2 };
+    const copied = async (v: number) => (await mongo.db.collection<{ _id: string }>('history').countDocuments({ _id: `${record.id}:${v}` })) === 1;
+    fail(1);
+    expect(await store.commit(record.id, later, 9, patch('step-10'))).toBe(10);
+    expect(await copied(10)).toBe(false);
+    // The stalled epoch-1 commit comes back refused; epoch 2 still owes, and redoes, its copy.
+    await expect(store.commit(record.id, owner, 9, patch('stale'))).rejects.toMatchObject({ code: 'lease-lost' });
+    expect(await store.commit(record.id, later, 10, patch('step-11'))).toBe(11);
+    expect(await copied(10)).toBe(true);
   });
 });

@@ -36,9 +36,10 @@
  * stops the commit), so the document never drops what is not yet copied. `drain` waits for all.
  *
  * A final commit's compare-and-set is what ends the actor; its lease is deleted after it, once
- * the commit is answered (in this process, `renew`, `claim`, `drain` and fenced writes wait
- * for deletions in flight, so fenced writes are refused from the answer on). A table of leases holds live actors only:
- * on FerretDB every lookup reads the whole table, and an update that loses a race with the
+ * the commit is answered. In this process, `renew`, `claim`, `drain` and fenced writes wait
+ * for deletions in flight, so fenced writes are refused from the answer on (a deletion that
+ * fails leaves the lease to run out, as a crash would). A table of leases holds live actors
+ * only: on FerretDB every lookup reads the whole table, and an update that loses a race with the
  * deletion writes nothing (it rewrites a row by `_id`), where a lease marked final could be
  * rewritten as live by a concurrent renewal. The events appended while an actor ended are
  * refused in a batch, every {@link FINISH_BATCH_MS}, by one query for all actors that ended
@@ -155,6 +156,12 @@ interface CopyJob {
 }
 
 /** `history/<actor>:<version>`: an entry older than the ring, or too large for it. */
+/** One actor's copies in flight, of the commits one epoch made. */
+interface CopyList {
+  readonly epoch: number;
+  jobs: CopyJob[];
+}
+
 interface HistDoc {
   _id: string;
   actorId: string;
@@ -476,7 +483,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   const releasing = new Map<string, Promise<void>>();
   registerLeaseChanges(db, (actorId) => released([actorId]));
   /** Per actor, the copies of its commits still in flight, oldest first (see {@link copyLater}). */
-  const copying = new Map<string, CopyJob[]>();
+  const copying = new Map<string, CopyList>();
 
   async function insertIgnoringDuplicate<T extends Document>(c: Collection<T>, doc: T): Promise<boolean> {
     try {
@@ -707,53 +714,58 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * Starts the copies a commit of `version` makes after its compare-and-set (its history entry,
    * its event outcomes), without holding up its answer. Until they land, the actor's later
    * commits carry the outcomes on the actor document ({@link carriedOutcomes}), and its
-   * history entry stays in the ring for {@link HIST_RING} versions.
+   * history entry stays in the ring for {@link HIST_RING} versions. The list is the epoch's:
+   * a commit of another epoch neither carries nor drops it.
    */
-  function copyLater(actorId: string, version: number, outcomes: ActorBody['outcomes'], final: boolean, copy: () => Promise<void>): void {
+  function copyLater(actorId: string, epoch: number, version: number, outcomes: ActorBody['outcomes'], final: boolean, copy: () => Promise<void>): void {
     const job: CopyJob = { version, outcomes, ok: null, landed: Promise.resolve(true), redo: copy };
     job.landed = copy().then(
       () => (job.ok = true),
       () => (job.ok = false),
     );
-    const jobs = copying.get(actorId) ?? [];
-    jobs.push(job);
-    copying.set(actorId, jobs);
-    // A final commit's copy that failed loses nothing: the document keeps its outcomes and
-    // ring for good, and no later commit would redo it.
+    const held = copying.get(actorId);
+    const list = held && held.epoch === epoch ? held : { epoch, jobs: [] };
+    list.jobs.push(job);
+    copying.set(actorId, list);
     void job.landed.then((ok) => {
-      if (ok || final) forgetCopy(actorId, job);
+      if (copying.get(actorId) !== list) return;
+      // Once a final commit's copies are done, whatever failed loses nothing: the final
+      // document keeps its outcomes (carried ones included) and its ring for good.
+      if (final) copying.delete(actorId);
+      else if (ok) forgetCopy(actorId, list, job);
     });
   }
 
-  function forgetCopy(actorId: string, job: CopyJob): void {
-    const jobs = copying.get(actorId);
-    if (!jobs) return;
-    const left = jobs.filter((j) => j !== job);
-    if (left.length > 0) copying.set(actorId, left);
-    else copying.delete(actorId);
+  function forgetCopy(actorId: string, list: CopyList, job: CopyJob): void {
+    list.jobs = list.jobs.filter((j) => j !== job);
+    if (list.jobs.length === 0 && copying.get(actorId) === list) copying.delete(actorId);
   }
 
   /**
-   * Before the commit of `version`: settles the copies it must not overtake and returns the
-   * outcomes it carries for the ones still in flight. A copy that failed is redone now (a
-   * second failure stops the commit, which leaves the document as it was); one whose history
-   * entry this commit's ring slot would overwrite, or beyond {@link COPIES_IN_FLIGHT}, is
-   * waited for.
+   * Before the commit of `version` at `epoch`: settles the copies it must not overtake and
+   * returns the outcomes it carries for the ones still in flight. A copy that failed is redone
+   * now (a second failure stops the commit, which leaves the document as it was); one whose
+   * history entry this commit's ring slot would overwrite, or beyond {@link COPIES_IN_FLIGHT},
+   * is waited for. The copies of an earlier epoch were the claim's to repair.
    */
-  async function carriedOutcomes(actorId: string, version: number): Promise<ActorBody['outcomes']> {
-    const jobs = copying.get(actorId);
-    if (!jobs) return [];
-    for (const [i, job] of [...jobs].entries()) {
+  async function carriedOutcomes(actorId: string, epoch: number, version: number): Promise<ActorBody['outcomes']> {
+    const list = copying.get(actorId);
+    if (!list) return [];
+    if (list.epoch !== epoch) {
+      if (list.epoch < epoch) copying.delete(actorId);
+      return [];
+    }
+    for (const [i, job] of [...list.jobs].entries()) {
       // With this commit's own, at most COPIES_IN_FLIGHT stay in flight.
-      const mustLand = job.version <= version - ring || jobs.length - i >= COPIES_IN_FLIGHT;
+      const mustLand = job.version <= version - ring || list.jobs.length - i >= COPIES_IN_FLIGHT;
       if (job.ok === null && mustLand) await job.landed;
       if (job.ok === false) {
         await job.redo();
         job.ok = true;
       }
-      if (job.ok) forgetCopy(actorId, job);
+      if (job.ok) forgetCopy(actorId, list, job);
     }
-    return (copying.get(actorId) ?? []).flatMap((j) => j.outcomes);
+    return list.jobs.flatMap((j) => j.outcomes);
   }
 
   /** Waits for the lease deletions in flight (of `ids`, or all). */
@@ -829,7 +841,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       if (existing.claimedAt <= t - staleClaimMs) {
         // Taking a dead claim over is itself a race: the winner is whoever inserts its marker.
         if (await insertIgnoringDuplicate(claims, { _id: `${_id}|${existing.claimedAt}`, ownerId: 'append', at: t })) {
-          await idem.updateOne({ _id }, { $set: { claimedAt: t, requestHash: claim.requestHash } });
+          // The request's hash stays the dead one's until this call stores an event of its own.
+          await idem.updateOne({ _id }, { $set: { claimedAt: t } });
           return { takeover: true, requestHash: existing.requestHash };
         }
       }
@@ -844,7 +857,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         clearTimeout(finishTimer);
         finishingNow = finishingNow.then(finishBatch).catch(() => undefined);
       }
-      await Promise.all([finishingNow, released(), ...[...copying.values()].flat().map((j) => j.landed)]);
+      await Promise.all([finishingNow, released(), ...[...copying.values()].flatMap((l) => l.jobs.map((j) => j.landed))]);
     },
 
     async create(record, idempotency) {
@@ -912,7 +925,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           // of that request (the caller compares the hashes).
           const stored = await mailbox.findOne({ actorId, idemKey: key });
           if (stored) {
-            await idem.updateOne({ _id: key ?? '' }, { $set: { result: stored.seq, requestHash: claimed.requestHash } });
+            await idem.updateOne({ _id: key ?? '' }, { $set: { result: stored.seq } });
             return { fresh: false, value: stored.seq, requestHash: claimed.requestHash };
           }
         }
@@ -946,7 +959,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         seq = (await lastSeqFrom(actorId, seq)) + 1;
       }
       saw(actorId, seq);
-      if (key) await idem.updateOne({ _id: key }, { $set: { result: seq } });
+      if (key && idempotency) await idem.updateOne({ _id: key }, { $set: { result: seq, requestHash: idempotency.requestHash } });
       // The owner may have ended the actor meanwhile: then nobody will apply this event, so it
       // is refused here (the owner's final commit refuses the ones it can see).
       const after = await actors.findOne({ _id: actorId }, { projection: { final: 1 } });
@@ -981,7 +994,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       const final = isFinalStatus(patch.status);
       const version = expectedVersion + 1;
       const outcomes = patch.outcomes.map((o) => ({ seq: o.seq, outcome: o.outcome, error: text(o.error) }));
-      const carried = await carriedOutcomes(id, version);
+      const carried = await carriedOutcomes(id, owner.epoch, version);
       const change = changeOf(patch, new Date().toISOString());
       const body = bodyFrom(change, { snapshot: patch.snapshot, timers: patch.timers, outcomes: [...carried, ...outcomes] });
       const set: Partial<ActorDoc> = { status: patch.status, final, tags: patch.tags, appliedSeq: patch.appliedSeq, b: packBody(body) };
@@ -1000,8 +1013,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         { $set: { ...set, [`hist.${histSlot(version, ring)}`]: item }, $inc: { version: 1 } },
       );
       if (res.matchedCount === 0) {
-        // Held elsewhere now: its copies are that owner's to repair.
-        copying.delete(id);
+        // Held at a later epoch now: this epoch's copies are the claim's to repair.
+        if (copying.get(id)?.epoch === owner.epoch) copying.delete(id);
         await throwWhyNot(id, owner, expectedVersion);
       }
       // Independent writes after the one that counts, none of them awaited: the history and
@@ -1012,7 +1025,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       // so no entry is left pending.
       if (version >= ring || outcomes.length > 0) {
         const kept = version >= ring ? [unpackHist(item)] : [];
-        copyLater(id, version, outcomes, final, async () => {
+        copyLater(id, owner.epoch, version, outcomes, final, async () => {
           await Promise.all([
             kept.length > 0 ? keepHistory(id, version, kept) : undefined,
             outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
@@ -1067,8 +1080,9 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       const settled = await settle(taken, Math.min(takeoverSettleMs, leaseMs / 4));
       const out: ActorRecord[] = [];
       await inBatches(settled, CLAIM_CONCURRENCY, async (d) => {
-        // Whatever this process still had to copy for the actor is repaired from the document here.
-        copying.delete(d._id);
+        // Whatever this process still had to copy for the actor at an earlier epoch is repaired
+        // from the document here.
+        if (copying.get(d._id)?.epoch !== d.epoch) copying.delete(d._id);
         const { outcomes } = bodyOf(d);
         const [lastSeq] = await Promise.all([
           lastSeqFrom(d._id, knownFloor(d._id, d.appliedSeq)),

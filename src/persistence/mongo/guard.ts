@@ -74,8 +74,9 @@ export function leaseLost(fence: Fence): AppError {
 /**
  * Whether the actor is still held by the fence's owner at its epoch, read the way the actor
  * store's `renew` reads it: its `leases` document names the owner at that epoch (not released,
- * and not deleted by the actor's final commit), and no process claimed the next epoch (`claims/<actor>:<epoch + 1>`, the
- * insert that decides a takeover). Like the actor store's owner-side methods, by actor id.
+ * and not deleted by the actor's final commit), and no process claimed the next epoch
+ * (`claims/<actor>:<epoch + 1>`, the insert that decides a takeover). Like the actor store's
+ * owner-side methods, by actor id.
  */
 export async function fenceHolds(db: Db, fence: Fence): Promise<boolean> {
   const [lease, next] = await Promise.all([
@@ -89,13 +90,21 @@ export async function fenceHolds(db: Db, fence: Fence): Promise<boolean> {
 
 /**
  * Per database handle, how to wait until the lease changes this process has in flight for an
- * actor have landed: the actor store deletes a final actor's lease after answering its commit
- * and registers here, so a fenced write of this process that follows the commit is refused.
+ * actor have landed: each actor store opened on the handle deletes a final actor's lease after
+ * answering its commit and registers here, so a fenced write of this process that follows the
+ * commit is refused once the deletion lands. Held as long as the handle is.
  */
-const leaseChanges = new WeakMap<Db, (actorId: string) => Promise<void>>();
+const leaseChanges = new WeakMap<Db, Set<(actorId: string) => Promise<void>>>();
 
 export function registerLeaseChanges(db: Db, settled: (actorId: string) => Promise<void>): void {
-  leaseChanges.set(db, settled);
+  const all = leaseChanges.get(db) ?? new Set();
+  all.add(settled);
+  leaseChanges.set(db, all);
+}
+
+async function leaseChangesLanded(db: Db, actorId: string): Promise<void> {
+  const all = leaseChanges.get(db);
+  if (all) await Promise.all([...all].map((settled) => settled(actorId)));
 }
 
 /**
@@ -111,7 +120,7 @@ export function registerLeaseChanges(db: Db, settled: (actorId: string) => Promi
  * as a newer lease's write wins over an older one's).
  */
 export async function underFence<T>(db: Db, fence: Fence, write: () => Promise<T>, undo: (result: T) => Promise<unknown>): Promise<T> {
-  await leaseChanges.get(db)?.(fence.actorId);
+  await leaseChangesLanded(db, fence.actorId);
   if (!(await fenceHolds(db, fence))) throw leaseLost(fence);
   const result = await write();
   if (!(await fenceHolds(db, fence))) {
