@@ -35,20 +35,22 @@
  * beyond {@link COPIES_IN_FLIGHT}, and for a copy that failed (redone once; a second failure
  * stops the commit), so the document never drops what is not yet copied. `drain` waits for all.
  *
- * A final commit's compare-and-set is what ends the actor; its lease is deleted after it, once
- * the commit is answered. In this process, `renew`, `claim`, `drain` and fenced writes wait
- * for deletions in flight, so fenced writes are refused from the answer on (a deletion that
- * fails leaves the lease to run out, as a crash would). A table of leases holds live actors
- * only: on FerretDB every lookup reads the whole table, and an update that loses a race with the
- * deletion writes nothing (it rewrites a row by `_id`), where a lease marked final could be
- * rewritten as live by a concurrent renewal. The events appended while an actor ended are
- * refused in a batch, every {@link FINISH_BATCH_MS}, by one query for all actors that ended
- * since the last. An appender inserts its entry, then reads the actor document; a final
- * commit's document write lands before its batch reads the mailbox, so one of the two sees
- * the other and no entry is left pending. Until its batch runs, a reader of such an event
- * already sees it refused (its actor is final and past its mark). A lease deletion or a batch
- * that never runs (the process died) is repaired by the claim that finds the actor final,
- * once the lease runs out. Leases marked `final` by earlier versions are never claimed.
+ * A final commit's compare-and-set is what ends the actor. What follows it runs in a batch,
+ * every {@link FINISH_BATCH_MS}, for all actors that ended since the last: one command deletes
+ * their leases and one query finds the events appended while they ended, which are refused.
+ * - Leases: the table holds live actors only (on FerretDB every lookup reads the whole table),
+ *   and an update that loses a race with the deletion writes nothing (FerretDB rewrites a row
+ *   by `_id`), where a lease marked final could be rewritten as live by a concurrent renewal.
+ *   Until the batch has run, this process's `renew` and fenced writes wait for it (so fenced
+ *   writes are refused from the commit's answer on), `claim` skips those leases, and `drain`
+ *   runs the batch at once.
+ * - Events: an appender inserts its entry, then reads the actor document; a final commit's
+ *   document write lands before its batch reads the mailbox, so one of the two sees the other
+ *   and no entry is left pending. Until the batch runs, a reader of such an event already
+ *   sees it refused (its actor is final and past its mark).
+ * A batch that never runs (the process died) or fails is repaired by the claim that finds the
+ * actor final once its lease runs out. Leases marked `final` by earlier versions are never
+ * claimed.
  *
  * Snapshot history: the actor document keeps its newest {@link HIST_RING} entries, written by
  * the same insert or compare-and-set as the version each records (`hist.h<version % ring>`).
@@ -451,9 +453,9 @@ export async function ensureActorIndexes(db: Db): Promise<void> {
 /** The actor store, and what its database's `close` must wait for. */
 export interface MongoActorStore extends ActorStore {
   /**
-   * Refuses now what final commits left in their mailboxes for the next batch, and waits for
-   * the lease deletions and the copies in flight (see the module comment; a copy that failed
-   * is left to the actor's next commit or claim).
+   * Runs the pending batch of final commits now (their leases deleted, what they left in
+   * their mailboxes refused) and waits for the copies in flight (see the module comment; a
+   * copy that failed is left to the actor's next commit or claim).
    */
   drain(): Promise<void>;
 }
@@ -479,8 +481,10 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   const finishing = new Map<string, number>();
   let finishTimer: NodeJS.Timeout | null = null;
   let finishingNow: Promise<void> = Promise.resolve();
-  /** Lease deletions of final commits not yet landed, by actor. */
+  /** Final actors whose lease is not yet deleted: when the batch that deletes it has run. */
   const releasing = new Map<string, Promise<void>>();
+  /** The batch the actors now in `finishing` wait for. */
+  let nextBatch: { done: Promise<void>; settle: () => void } | null = null;
   registerLeaseChanges(db, (actorId) => released([actorId]));
   /** Per actor, the copies of its commits still in flight, oldest first (see {@link copyLater}). */
   const copying = new Map<string, CopyList>();
@@ -683,31 +687,29 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   }
 
   /**
-   * Refuses the events appended while actors ended, one query for all that ended since the
-   * last batch (see the module comment).
+   * For all actors that ended since the last batch (see the module comment): deletes their
+   * leases, one command, and refuses the events appended while they ended, one query.
    */
   async function finishBatch(): Promise<void> {
     finishTimer = null;
     const after = new Map(finishing);
     finishing.clear();
-    if (after.size === 0) return;
-    // Pending entries are few (the filter on `outcome` is the part the server narrows by).
-    const left = await mailbox.find({ outcome: 'pending', actorId: { $in: [...after.keys()] } }, { projection: { actorId: 1, seq: 1 } }).toArray();
-    await refuse(left.filter((m) => m.seq > (after.get(m.actorId) ?? Infinity)));
-  }
-
-  /**
-   * Deletes the lease of an actor whose final commit landed, without holding up the commit's
-   * answer. A deletion that fails leaves a lease that runs out and is repaired by a claim.
-   */
-  function releaseLater(actorId: string, epoch: number): void {
-    const done = leases
-      .deleteOne({ _id: actorId, epoch })
-      .then(() => undefined, () => undefined)
-      .finally(() => {
-        if (releasing.get(actorId) === done) releasing.delete(actorId);
-      });
-    releasing.set(actorId, done);
+    const batch = nextBatch;
+    nextBatch = null;
+    try {
+      if (after.size === 0) return;
+      const ids = [...after.keys()];
+      const [left] = await Promise.all([
+        // Pending entries are few (the filter on `outcome` is the part the server narrows by).
+        mailbox.find({ outcome: 'pending', actorId: { $in: ids } }, { projection: { actorId: 1, seq: 1 } }).toArray(),
+        // Whatever its epoch: a final actor is never taken over, so its lease is only garbage.
+        leases.deleteMany({ _id: { $in: ids } }).catch(() => undefined),
+      ]);
+      await refuse(left.filter((m) => m.seq > (after.get(m.actorId) ?? Infinity)));
+    } finally {
+      for (const id of after.keys()) if (releasing.get(id) === batch?.done) releasing.delete(id);
+      batch?.settle();
+    }
   }
 
   /**
@@ -768,16 +770,26 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     return list.jobs.flatMap((j) => j.outcomes);
   }
 
-  /** Waits for the lease deletions in flight (of `ids`, or all). */
+  /** Waits for the batches that delete the leases of `ids` (or of all) that ended here. */
   async function released(ids?: readonly string[]): Promise<void> {
     if (releasing.size === 0) return;
     const waiting = ids ? ids.map((id) => releasing.get(id)).filter((p) => p !== undefined) : [...releasing.values()];
     await Promise.all(waiting);
   }
 
-  /** Queues the refusal of what an actor's final commit left in its mailbox, for the next batch. */
+  /**
+   * Queues the deletion of an actor's lease and the refusal of what its final commit left in
+   * its mailbox, for the next batch; a batch that never runs (or fails) is repaired by the
+   * claim that finds the actor final once its lease runs out.
+   */
   function finishLater(actorId: string, afterSeq: number): void {
     finishing.set(actorId, afterSeq);
+    if (!nextBatch) {
+      let settle = (): void => undefined;
+      const done = new Promise<void>((resolve) => (settle = resolve));
+      nextBatch = { done, settle };
+    }
+    releasing.set(actorId, nextBatch.done);
     if (finishTimer) return;
     finishTimer = setTimeout(() => {
       // A batch that fails is repaired as one that never ran (see the module comment).
@@ -804,11 +816,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
 
   async function throwWhyNot(id: string, owner: { ownerId: string; epoch: number }, expectedVersion: number): Promise<never> {
     const [head, lease] = await Promise.all([
-      actors.findOne({ _id: id }, { projection: { version: 1 } }),
+      actors.findOne({ _id: id }, { projection: { version: 1, final: 1 } }),
       leases.findOne({ _id: id }),
     ]);
     if (!head) throw new AppError('not-found', `No actor ${id}`);
-    if (!lease || lease.ownerId !== owner.ownerId || lease.epoch !== owner.epoch || (await superseded(id, owner.epoch))) {
+    // A final actor has no owner, whether or not its batch deleted the lease yet.
+    if (head.final || !lease || lease.ownerId !== owner.ownerId || lease.epoch !== owner.epoch || (await superseded(id, owner.epoch))) {
       throw new AppError('lease-lost', `Actor ${id} is no longer held by ${owner.ownerId} at epoch ${owner.epoch}`);
     }
     throw new AppError('version-conflict', `Actor ${id} is at version ${head.version}, not ${expectedVersion}`);
@@ -1032,19 +1045,20 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           ]);
         });
       }
-      if (final) {
-        releaseLater(id, owner.epoch);
-        finishLater(id, patch.appliedSeq);
-      }
+      if (final) finishLater(id, patch.appliedSeq);
       return version;
     },
 
     async claim(ownerId, nowMs, leaseMs, limit) {
-      await released();
-      const candidates = await leases
-        .find({ final: false, $or: [{ ownerId: null }, { leaseUntil: { $lt: nowMs } }] })
-        .limit(limit)
-        .toArray();
+      // Leases of actors this process ended wait for their batch's deletion: not claimable.
+      const candidates = (
+        await leases
+          .find({ final: false, $or: [{ ownerId: null }, { leaseUntil: { $lt: nowMs } }] })
+          .limit(limit + releasing.size)
+          .toArray()
+      )
+        .filter((l) => !releasing.has(l._id))
+        .slice(0, limit);
       type Taken = { d: ActorDoc; holder: { ownerId: string; epoch: number }; lease: LeaseDoc };
       const claimOne = async (lease: LeaseDoc): Promise<Taken | null> => {
         // One winner per epoch, whatever the server's update semantics.
