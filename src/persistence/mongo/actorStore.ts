@@ -157,13 +157,13 @@ interface CopyJob {
   readonly redo: () => Promise<void>;
 }
 
-/** `history/<actor>:<version>`: an entry older than the ring, or too large for it. */
 /** One actor's copies in flight, of the commits one epoch made. */
 interface CopyList {
   readonly epoch: number;
   jobs: CopyJob[];
 }
 
+/** `history/<actor>:<version>`: an entry older than the ring, or too large for it. */
 interface HistDoc {
   _id: string;
   actorId: string;
@@ -516,12 +516,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * document, else stored on its own first (upserted, so a commit that fails after it leaves
    * nothing a reader trusts: readers take only the versions the actor document reached).
    */
-  async function histEntry(actorId: string, version: number, view: SnapshotChange): Promise<string> {
+  async function histEntry(actorId: string, version: number, view: SnapshotChange): Promise<{ slot: string; stored: boolean }> {
     const packed = packHist(version, view);
-    if (Buffer.byteLength(packed) <= Math.floor(HIST_BYTES_MAX / ring)) return packed;
+    if (Buffer.byteLength(packed) <= Math.floor(HIST_BYTES_MAX / ring)) return { slot: packed, stored: false };
     const _id = `${actorId}:${version}`;
     await history.replaceOne({ _id }, { actorId, v: version, at: view.updatedAt, view: JSON.stringify(view) }, { upsert: true });
-    return packSpilled(version, view.updatedAt);
+    return { slot: packSpilled(version, view.updatedAt), stored: true };
   }
 
   /**
@@ -1023,10 +1023,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       // lease names an epoch the takeover replaced (see the module comment).
       const res = await actors.updateOne(
         { _id: id, version: expectedVersion, ownerId: owner.ownerId, epoch: owner.epoch, final: false },
-        { $set: { ...set, [`hist.${histSlot(version, ring)}`]: item }, $inc: { version: 1 } },
+        { $set: { ...set, [`hist.${histSlot(version, ring)}`]: item.slot }, $inc: { version: 1 } },
       );
       if (res.matchedCount === 0) {
-        // Held at a later epoch now: this epoch's copies are the claim's to repair.
+        // This holder commits no more (the runtime drops its copy): what its epoch still had to
+        // copy is the next claim's to repair from the document.
         if (copying.get(id)?.epoch === owner.epoch) copying.delete(id);
         await throwWhyNot(id, owner, expectedVersion);
       }
@@ -1037,10 +1038,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       // inserts its entry, then reads that document; one of the two sees the other's write,
       // so no entry is left pending.
       if (version >= ring || outcomes.length > 0) {
-        const kept = version >= ring ? [unpackHist(item)] : [];
+        // An entry too large for the ring is in `history` already.
+        const entry: HistItem = { v: version, at: change.updatedAt, view: item.stored ? null : change };
         copyLater(id, owner.epoch, version, outcomes, final, async () => {
           await Promise.all([
-            kept.length > 0 ? keepHistory(id, version, kept) : undefined,
+            version >= ring ? keepHistory(id, version, [entry]) : undefined,
             outcomes.length > 0 ? copyOutcomes(id, outcomes) : undefined,
           ]);
         });
