@@ -418,8 +418,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     live.dirty = true;
     if (!live.committing) {
       live.committing = (async () => {
-        // Let the current macrostep (and any events sent in the same tick) finish first.
-        await Promise.resolve();
+        // Let the current macrostep, and the steps that settle before the event loop turns
+        // (events sent in the same tick, work that needs no I/O), finish first: they share
+        // this commit, and history records the state they reached.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         try {
           while (live.dirty && !live.closed) {
             live.dirty = false;

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { IntentDefinition } from '../../src/intents/index.js';
 import { harness, tenant, type Harness } from './helpers.js';
+import { heldIntent, registryWith } from './probes.js';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
@@ -30,5 +33,45 @@ describe('snapshots hold state, not data', () => {
     expect(snapshot).not.toContain('SSN');
     expect(snapshot.length).toBeLessThan(4000);
     expect(JSON.stringify(record?.input)).toContain('SSN');
+  });
+});
+
+describe('commits', () => {
+  const instant: IntentDefinition<Record<string, never>> = {
+    type: 'instant_work',
+    realm: 'content',
+    mode: 'short',
+    description: 'Work that settles without I/O.',
+    params: z.object({}).strict(),
+    async handler() {
+      return [];
+    },
+  };
+
+  it('writes the steps that settle before the event loop turns in one commit, and a step that waits on I/O in its own', async () => {
+    const held = heldIntent();
+    h = await harness({ intents: registryWith([instant as IntentDefinition<never>, held.intent]) });
+    const t = tenant();
+    const values = async (id: string) => (await h.stores.actors.history(t, id, 0, 100)).entries.map((e) => [e.version, e.view.value]);
+
+    // contract -> working -> done without I/O in between: one commit after the spawn's record.
+    const fast = await h.runtime.spawn('execution', { intent: 'instant_work', params: {} }, { tenantId: t });
+    const done = await h.runtime.waitFor(fast.id, { tenantId: t, until: 'done', timeoutMs: 5000 });
+    expect(done.version).toBe(1);
+    expect(done.contractId).toBe(`ctr_mvp_${t}`);
+    expect(await values(fast.id)).toEqual([[1, 'done']]);
+
+    // Work that waits: its working state is committed while it waits, then done.
+    const slow = await h.runtime.spawn('execution', { intent: 'held_work', params: { label: 'x' } }, { tenantId: t });
+    await held.work.started;
+    const working = await h.runtime.waitFor(slow.id, { tenantId: t, until: { tag: 'data' }, timeoutMs: 5000 });
+    expect(working.contractId).toBe(`ctr_mvp_${t}`);
+    held.work.release();
+    const ended = await h.runtime.waitFor(slow.id, { tenantId: t, until: 'done', timeoutMs: 5000 });
+    expect([working.version, ended.version]).toEqual([1, 2]);
+    expect(await values(slow.id)).toEqual([
+      [1, 'working'],
+      [2, 'done'],
+    ]);
   });
 });

@@ -134,6 +134,8 @@ describe('bad input', () => {
     expect(spawned.status).toBe(202);
     const { id } = (await spawned.json()) as { id: string };
     await bulk.work.started;
+    // The state its work started in, once committed: the refusal below must leave it as it is.
+    await t.h.runtime.waitFor(id, { tenantId: 'alpha', until: { tag: 'data' }, timeoutMs: 5000 });
     const view = await (await t.req(`/v1/actors/${id}`)).json();
     const res = await t.req(`/v1/actors/${id}/events?waitFor=applied&timeoutMs=5000`, { method: 'POST', body: '{"type":"RESUME"}' });
     expect(res.status).toBe(409);
