@@ -9,6 +9,7 @@
 import { expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
 import { newId } from '../../src/ids.js';
+import { createMongoActorStore } from '../../src/persistence/mongo/actorStore.js';
 import { underFence, writerMark, writtenUnder } from '../../src/persistence/mongo/guard.js';
 import { createMongoStores } from '../../src/persistence/mongo/index.js';
 import type { ActorRecord, Artifact, Fence, RecordRow } from '../../src/persistence/ports.js';
@@ -282,5 +283,83 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await leases.findOne({ _id: record.id })).toBeNull();
     expect(await mongo.stores.actors.get(tenantId, replay.id)).toBeNull();
     expect(await rejection(mongo.stores.artifacts.put(artifactOf(record.id, newId('art'), {}), { actorId: record.id, ownerId: former, epoch: 1 }))).toBe('lease-lost');
+  });
+
+  /** An actor store on the test's database whose `insertOne` into `collection` fails once. */
+  function storeFailingInsert(collection: 'leases' | 'actors') {
+    let failures = 1;
+    const db = new Proxy(mongo.db, {
+      get(t, prop) {
+        if (prop === 'collection') {
+          return (name: string) => {
+            const c = t.collection(name);
+            if (name !== collection) return c;
+            return new Proxy(c, {
+              get(target, key) {
+                const v = Reflect.get(target, key, target) as unknown;
+                if (key === 'insertOne') {
+                  return async (...args: unknown[]) => {
+                    if (failures-- > 0) throw new Error(`injected: ${collection} insert failed`);
+                    return (v as (...a: unknown[]) => unknown).apply(target, args);
+                  };
+                }
+                return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+              },
+            });
+          };
+        }
+        const v = Reflect.get(t, prop, t) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    return createMongoActorStore(db);
+  }
+
+  it('takes back the actor or the lease a failed spawn inserted, so a spawn that fails leaves nothing', async () => {
+    for (const collection of ['leases', 'actors'] as const) {
+      const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+      await expect(storeFailingInsert(collection).create(record)).rejects.toThrow(`injected: ${collection} insert failed`);
+      expect(await mongo.db.collection('actors').countDocuments({ _id: record.id as never }), collection).toBe(0);
+      expect(await mongo.db.collection('leases').countDocuments({ _id: record.id as never }), collection).toBe(0);
+    }
+  });
+
+  it('takes over an actor whose spawn died between the inserts of its lease and its document', async () => {
+    const leases = mongo.db.collection<{ _id: string }>('leases');
+    const now = Date.now();
+    const orphan = actorRecord(tenantId, { ownerId: former, leaseUntil: now + MINUTE, epoch: 1, createdAt: new Date(now).toISOString() });
+    const held = actorRecord(tenantId, { ownerId: former, leaseUntil: now + 10 * MINUTE, epoch: 1, createdAt: new Date(now).toISOString() });
+    await mongo.stores.actors.create(orphan);
+    await mongo.stores.actors.create(held);
+    await leases.deleteOne({ _id: orphan.id });
+    // Younger than a lease: its spawn may still be writing the lease.
+    expect(await mongo.stores.actors.claim(current, now + MINUTE / 2, MINUTE, 10)).toEqual([]);
+    expect(await leases.findOne({ _id: orphan.id })).toBeNull();
+    // Older: it gets an expired lease in its first owner's name, and the claim takes it over.
+    const claimed = await mongo.stores.actors.claim(current, now + 2 * MINUTE, MINUTE, 10);
+    expect(claimed.map((r) => [r.id, r.ownerId, r.epoch])).toEqual([[orphan.id, current, 2]]);
+    expect(await rejection(mongo.stores.actors.commit(orphan.id, { ownerId: former, epoch: 1 }, 0, commitPatch('stalled')))).toBe('lease-lost');
+    expect(await mongo.stores.actors.commit(orphan.id, { ownerId: current, epoch: 2 }, 0, commitPatch('continued'))).toBe(1);
+    expect(await mongo.stores.actors.get(tenantId, held.id)).toMatchObject({ ownerId: former, epoch: 1 });
+  });
+
+  it('deletes an expired lease whose actor was never stored', async () => {
+    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number; final: boolean }>('leases');
+    const id = newId('exe');
+    await leases.insertOne({ _id: id, ownerId: former, epoch: 1, leaseUntil: Date.now(), final: false });
+    expect(await mongo.stores.actors.claim(current, Date.now() + MINUTE, MINUTE, 10)).toEqual([]);
+    expect(await leases.findOne({ _id: id })).toBeNull();
+  });
+
+  it('gives a replayed spawn’s actor an expired lease when its first request died between the inserts', async () => {
+    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number }>('leases');
+    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: Date.now(), expiresAt: Date.now() + 10 * MINUTE };
+    expect(await mongo.stores.actors.create(record, claim)).toEqual({ fresh: true, value: record.id });
+    await leases.deleteOne({ _id: record.id });
+    const replay = actorRecord(tenantId, { ownerId: current, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    expect(await mongo.stores.actors.create(replay, claim)).toEqual({ fresh: false, value: record.id, requestHash: 'h-spawn' });
+    expect(await leases.findOne({ _id: record.id }, { projection: { _id: 0, ownerId: 1, epoch: 1, leaseUntil: 1 } })).toEqual({ ownerId: former, epoch: 1, leaseUntil: 0 });
+    expect((await mongo.stores.actors.claim(current, Date.now(), MINUTE, 10)).map((r) => [r.id, r.epoch])).toEqual([[record.id, 2]]);
   });
 });

@@ -52,6 +52,11 @@
  * actor final once its lease runs out. Leases marked `final` by earlier versions are never
  * claimed.
  *
+ * A spawn inserts the actor document and its lease at once, one round trip. A spawn that
+ * fails between the two takes back what it inserted; one whose process died is repaired by
+ * the claims: a lease with no actor is deleted once it runs out, and an actor with no lease
+ * gets an expired one once it is older than a lease, so it is taken over (see `insertActor`).
+ *
  * Snapshot history: the actor document keeps its newest {@link HIST_RING} entries, written by
  * the same insert or compare-and-set as the version each records (`hist.h<version % ring>`).
  * An actor that outlives the ring has its entries copied to `history/<actor>:<version>`: the
@@ -500,15 +505,58 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   }
 
   /**
-   * Inserts an actor with its lease; a replay finds them there. Its first epoch needs no
-   * claim document: claims race for the epoch after the one a lease shows, and fencing checks
-   * look for the epoch after the holder's, so nothing ever reads the claim of a first epoch.
-   * Two round trips: the lease before the actor (a stored actor always has one, so a crash in
-   * between leaves nothing a claim could miss), then the actor with its first history entry.
+   * Inserts an actor with its lease, both at once; a replay finds them there. Its first epoch
+   * needs no claim document: claims race for the epoch after the one a lease shows, and
+   * fencing checks look for the epoch after the holder's, so nothing ever reads the claim of a
+   * first epoch. The two inserts are one round trip; what a failure between them leaves is
+   * repaired:
+   * - a lease whose insert failed while the actor's landed: deleted again here, so the spawn
+   *   that fails leaves nothing, as SQLite's one transaction does; if that fails too (or the
+   *   process died), {@link adoptOrphans} gives the actor an expired lease once it is older
+   *   than a lease, and a claim takes it over;
+   * - an actor whose insert failed while its lease landed: the lease is deleted here, or by the
+   *   claim that finds it expired with no actor.
    */
   async function insertActor(doc: ActorDoc, leaseUntil: number): Promise<void> {
-    if (!doc.final) await insertIgnoringDuplicate(leases, { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil, final: false });
-    await insertIgnoringDuplicate(actors, doc);
+    if (doc.final) {
+      await insertIgnoringDuplicate(actors, doc);
+      return;
+    }
+    const lease: LeaseDoc = { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil, final: false };
+    const [leased, inserted] = await Promise.allSettled([insertIgnoringDuplicate(leases, lease), insertIgnoringDuplicate(actors, doc)]);
+    if (leased.status === 'fulfilled' && inserted.status === 'fulfilled') return;
+    const failed = leased.status === 'rejected' ? leased : (inserted as PromiseRejectedResult);
+    // Only what this call inserted is taken back (a replay's duplicate was there before).
+    await Promise.allSettled([
+      leased.status === 'fulfilled' && leased.value ? leases.deleteOne({ _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch }) : undefined,
+      inserted.status === 'fulfilled' && inserted.value ? actors.deleteOne({ _id: doc._id, version: doc.version, final: false }) : undefined,
+    ]);
+    throw failed.reason;
+  }
+
+  /** When {@link adoptOrphans} last looked, by this store. */
+  let orphansSeenAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Gives an expired lease to each actor that has none (its spawn died between the two inserts
+   * of {@link insertActor}), so a claim takes it over: one query for live actors that never
+   * committed and are older than a lease, at most once per lease time. The lease names the
+   * actor's first owner and epoch, so a spawner that only stalled is fenced by the takeover
+   * like any former owner.
+   */
+  async function adoptOrphans(nowMs: number, leaseMs: number): Promise<void> {
+    if (nowMs - orphansSeenAt < leaseMs) return;
+    orphansSeenAt = nowMs;
+    const old = await actors
+      .find({ version: 0, final: false, createdAt: { $lt: new Date(nowMs - leaseMs).toISOString() } }, { projection: { ownerId: 1, epoch: 1 } })
+      .toArray();
+    if (old.length === 0) return;
+    const leased = new Set((await leases.find({ _id: { $in: old.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray()).map((l) => l._id));
+    await Promise.all(
+      old
+        .filter((d) => !leased.has(d._id))
+        .map((d) => insertIgnoringDuplicate(leases, { _id: d._id, ownerId: d.ownerId, epoch: d.epoch, leaseUntil: 0, final: false })),
+    );
   }
 
   /**
@@ -895,10 +943,16 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
             await idem.deleteOne({ _id, expiresAt: existing.expiresAt });
             continue;
           }
-          // A replay: make sure the promised actor exists (its first request may have died),
-          // without giving an actor that ended a lease again.
-          if (existing.record && !(await actors.findOne({ _id: String(existing.result) }, { projection: { _id: 1 } }))) {
-            await insertActor(JSON.parse(existing.record) as ActorDoc, record.leaseUntil);
+          // A replay: make sure the promised actor exists with its lease (its first request
+          // may have died between the inserts), without giving an actor that ended a lease
+          // again. A lease given here is expired, so a claim takes the actor over.
+          if (existing.record) {
+            const promised = JSON.parse(existing.record) as ActorDoc;
+            const found = await actors.findOne({ _id: promised._id }, { projection: { final: 1 } });
+            if (!found) await insertActor(promised, record.leaseUntil);
+            else if (!found.final && !(await leases.findOne({ _id: promised._id }, { projection: { _id: 1 } }))) {
+              await insertIgnoringDuplicate(leases, { _id: promised._id, ownerId: promised.ownerId, epoch: promised.epoch, leaseUntil: 0, final: false });
+            }
           }
           return { fresh: false, value: String(existing.result), requestHash: existing.requestHash };
         }
@@ -1052,6 +1106,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     },
 
     async claim(ownerId, nowMs, leaseMs, limit) {
+      await adoptOrphans(nowMs, leaseMs);
       // Leases of actors this process ended wait for their batch's deletion: not claimable.
       const candidates = (
         await leases
@@ -1072,10 +1127,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         const d = await takeOver(lease._id, holder);
         if (!d) {
           // The actor ended but its lease was left (a crash between the final commit and the
-          // lease's deletion): delete it now, or every process would claim the finished actor
-          // again, lease after lease.
+          // lease's deletion), or it was never stored (its spawn failed after the lease's
+          // insert): delete the lease now, or every process would claim it again, lease after
+          // lease.
           const ended = await actors.findOne({ _id: lease._id }, { projection: { final: 1, appliedSeq: 1 } });
           if (ended?.final) await Promise.all([leases.deleteOne({ _id: lease._id, epoch }), refuseRest(lease._id, ended.appliedSeq)]);
+          else if (!ended) await leases.deleteOne({ _id: lease._id, epoch });
           return null;
         }
         return { d, holder, lease: taken };
