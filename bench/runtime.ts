@@ -168,7 +168,8 @@ async function main(): Promise<void> {
   console.log(table([header, ...body]));
   console.log(
     'states/wf: durable states stored per workflow (floor: snapshots written; langgraph: checkpoints per thread;\n' +
-      '  symphainy: states stored, the spawn record plus one per commit). rows/wf: rows changed per workflow, from SQLite total_changes().',
+      '  symphainy: states stored, the spawn record plus one per commit; steps that settle before the event loop turns\n' +
+      '  share a commit). rows/wf: rows changed per workflow, from SQLite total_changes().',
   );
 
   console.log("\nSymphainy send(MESSAGE, { waitFor: { tag: 'waiting' } }) on agent sessions (one session per caller):");
@@ -336,8 +337,9 @@ async function runMongo(): Promise<{ json: unknown; failed: boolean }> {
     ]),
   );
   console.log(
-    '  floor / LangGraph is the most a system that stores every state with one write could reach against LangGraph on this\n' +
-      '  server: Symphainy / LangGraph is at most that ratio times Symphainy / floor.',
+    '  floor / LangGraph: how far writing each snapshot once, and nothing else, gets against LangGraph on this server;\n' +
+      '  Symphainy / LangGraph is that ratio times Symphainy / floor. Symphainy writes fewer states than the floor (steps\n' +
+      '  that settle without I/O share one commit, see states/wf), so it can pass the floor.',
   );
   console.log(
     `\nMongoDB server: ${servers.join(' / ') || 'n/a'}. All three use the driver's default write concern on the same server` +
