@@ -285,9 +285,11 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await rejection(mongo.stores.artifacts.put(artifactOf(record.id, newId('art'), {}), { actorId: record.id, ownerId: former, epoch: 1 }))).toBe('lease-lost');
   });
 
-  /** An actor store on the test's database whose `insertOne` into `collection` fails once. */
-  function storeFailingInsert(collection: 'leases' | 'actors') {
-    let failures = 1;
+  /**
+   * An actor store on the test's database whose `insertOne` into `collection` fails `failures`
+   * times, each after `delayMs`.
+   */
+  function storeWithInsert(collection: 'leases' | 'actors', failures: number, delayMs = 0) {
     const db = new Proxy(mongo.db, {
       get(t, prop) {
         if (prop === 'collection') {
@@ -299,6 +301,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
                 const v = Reflect.get(target, key, target) as unknown;
                 if (key === 'insertOne') {
                   return async (...args: unknown[]) => {
+                    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
                     if (failures-- > 0) throw new Error(`injected: ${collection} insert failed`);
                     return (v as (...a: unknown[]) => unknown).apply(target, args);
                   };
@@ -315,13 +318,44 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     return createMongoActorStore(db);
   }
 
-  it('takes back the actor or the lease a failed spawn inserted, so a spawn that fails leaves nothing', async () => {
-    for (const collection of ['leases', 'actors'] as const) {
-      const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
-      await expect(storeFailingInsert(collection).create(record)).rejects.toThrow(`injected: ${collection} insert failed`);
-      expect(await mongo.db.collection('actors').countDocuments({ _id: record.id as never }), collection).toBe(0);
-      expect(await mongo.db.collection('leases').countDocuments({ _id: record.id as never }), collection).toBe(0);
-    }
+  const stored = async (collection: 'actors' | 'leases', id: string) => mongo.db.collection(collection).countDocuments({ _id: id as never });
+
+  it('takes back the lease of a spawn whose actor insert failed, and keeps an actor whose lease insert failed', async () => {
+    const failed = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    await expect(storeWithInsert('actors', 1).create(failed)).rejects.toThrow('injected: actors insert failed');
+    expect([await stored('actors', failed.id), await stored('leases', failed.id)]).toEqual([0, 0]);
+
+    // The lease is tried once more: a spawn survives one failure of it.
+    const retried = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    expect(await storeWithInsert('leases', 1).create(retried)).toEqual({ fresh: true, value: retried.id });
+    expect([await stored('actors', retried.id), await stored('leases', retried.id)]).toEqual([1, 1]);
+
+    // Two failures: the spawn fails, the actor stays (a replay may have answered it) and is
+    // given a lease by the claims once it is older than a lease.
+    const kept = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    await expect(storeWithInsert('leases', 2).create(kept)).rejects.toThrow('injected: leases insert failed');
+    expect([await stored('actors', kept.id), await stored('leases', kept.id)]).toEqual([1, 0]);
+    expect(await mongo.stores.actors.claim(current, Date.now() + MINUTE / 2, MINUTE, 10)).toEqual([]);
+    const claimed = await mongo.stores.actors.claim(current, Date.now() + 2 * MINUTE, MINUTE, 10);
+    expect(claimed.map((r) => [r.id, r.epoch]).sort()).toEqual([[kept.id, 2], [retried.id, 2]].sort());
+  });
+
+  it('fails a spawn whose actor was stored after a claim took its lease, and leaves the actor to the claims', async () => {
+    const leaseMs = 400;
+    const now = Date.now();
+    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: now + leaseMs, epoch: 1, createdAt: new Date(now).toISOString() });
+    const spawning = storeWithInsert('actors', 0, leaseMs).create(record);
+    const outcome = spawning.then(
+      () => 'resolved',
+      (e: unknown) => (isAppError(e) ? e.code : String(e)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, leaseMs / 2));
+    // The lease ran out before the actor was there: the claim takes the lease and finds nothing.
+    expect(await mongo.stores.actors.claim(current, now + leaseMs + 1, leaseMs, 10)).toEqual([]);
+    expect(await outcome).toBe('lease-lost');
+    expect(await stored('actors', record.id)).toBe(1);
+    const claimed = await mongo.stores.actors.claim(current, Date.now() + 3 * leaseMs, leaseMs, 10);
+    expect(claimed.map((r) => [r.id, r.ownerId, r.epoch])).toEqual([[record.id, current, 3]]);
   });
 
   it('takes over an actor whose spawn died between the inserts of its lease and its document', async () => {
@@ -343,15 +377,18 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await mongo.stores.actors.get(tenantId, held.id)).toMatchObject({ ownerId: former, epoch: 1 });
   });
 
-  it('deletes an expired lease whose actor was never stored', async () => {
+  it('deletes a lease whose actor was never stored when a second claim finds it so', async () => {
     const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number; final: boolean }>('leases');
     const id = newId('exe');
     await leases.insertOne({ _id: id, ownerId: former, epoch: 1, leaseUntil: Date.now(), final: false });
     expect(await mongo.stores.actors.claim(current, Date.now() + MINUTE, MINUTE, 10)).toEqual([]);
+    // The first claim keeps it (the actor's insert may still land), taken at the next epoch.
+    expect(await leases.findOne({ _id: id }, { projection: { _id: 0, ownerId: 1, epoch: 1 } })).toEqual({ ownerId: current, epoch: 2 });
+    expect(await mongo.stores.actors.claim(current, Date.now() + 3 * MINUTE, MINUTE, 10)).toEqual([]);
     expect(await leases.findOne({ _id: id })).toBeNull();
   });
 
-  it('gives a replayed spawn’s actor an expired lease when its first request died between the inserts', async () => {
+  it('gives a replayed spawn’s actor the lease its first request would have had, when that request died between the inserts', async () => {
     const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number }>('leases');
     const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
     const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: Date.now(), expiresAt: Date.now() + 10 * MINUTE };
@@ -359,7 +396,10 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     await leases.deleteOne({ _id: record.id });
     const replay = actorRecord(tenantId, { ownerId: current, leaseUntil: Date.now() + MINUTE, epoch: 1 });
     expect(await mongo.stores.actors.create(replay, claim)).toEqual({ fresh: false, value: record.id, requestHash: 'h-spawn' });
-    expect(await leases.findOne({ _id: record.id }, { projection: { _id: 0, ownerId: 1, epoch: 1, leaseUntil: 1 } })).toEqual({ ownerId: former, epoch: 1, leaseUntil: 0 });
-    expect((await mongo.stores.actors.claim(current, Date.now(), MINUTE, 10)).map((r) => [r.id, r.epoch])).toEqual([[record.id, 2]]);
+    // The lease the first request would have had: taken over once it ran out, not before.
+    const leaseUntil = Date.parse(record.createdAt) + MINUTE;
+    expect(await leases.findOne({ _id: record.id }, { projection: { _id: 0, ownerId: 1, epoch: 1, leaseUntil: 1 } })).toEqual({ ownerId: former, epoch: 1, leaseUntil });
+    expect(await mongo.stores.actors.claim(current, leaseUntil - 1, MINUTE, 10)).toEqual([]);
+    expect((await mongo.stores.actors.claim(current, leaseUntil + 1, MINUTE, 10)).map((r) => [r.id, r.epoch])).toEqual([[record.id, 2]]);
   });
 });

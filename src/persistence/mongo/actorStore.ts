@@ -52,9 +52,9 @@
  * actor final once its lease runs out. Leases marked `final` by earlier versions are never
  * claimed.
  *
- * A spawn inserts the actor document and its lease at once, one round trip. A spawn that
- * fails between the two takes back what it inserted; one whose process died is repaired by
- * the claims: a lease with no actor is deleted once it runs out, and an actor with no lease
+ * A spawn inserts the actor document and its lease at once, one round trip. What a failure
+ * or a crash between the two leaves is repaired by the spawn itself or by the claims: a lease
+ * with no actor is deleted by the second claim that finds it so, and an actor with no lease
  * gets an expired one once it is older than a lease, so it is taken over (see `insertActor`).
  *
  * Snapshot history: the actor document keeps its newest {@link HIST_RING} entries, written by
@@ -177,6 +177,10 @@ interface HistDoc {
   view: string;
 }
 
+/** Actors without a lease that one look of `adoptOrphans` gives one; the next look takes the rest. */
+const ORPHANS_PER_LOOK = 100;
+/** The lease time a spawn was given: its lease end less its creation (both from the runtime's clock). */
+const leaseMsOf = (r: ActorRecord): number => Math.max(0, r.leaseUntil - Date.parse(r.createdAt)) || 0;
 /** Newest history entries an actor document keeps inline (fewer when `historyMax` is). */
 const HIST_RING = 8;
 /** Commits of one actor whose copies may be in flight at once; an older one is waited for. */
@@ -441,6 +445,8 @@ const idemId = (tenantId: string, scope: string, key: string) => `${tenantId}|${
 export async function ensureActorIndexes(db: Db): Promise<void> {
   await ensureIndexes(db.collection('actors'), [
     { key: { tenantId: 1, createdAt: -1, _id: -1 }, name: 'tenant_created' },
+    // Actors that never committed, by age: where an actor whose spawn died before its lease is.
+    { key: { version: 1, createdAt: 1 }, name: 'unleased' },
   ]);
   await ensureIndexes(db.collection('leases'), [
     { key: { final: 1, leaseUntil: 1 }, name: 'claimable' },
@@ -510,45 +516,55 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * fencing checks look for the epoch after the holder's, so nothing ever reads the claim of a
    * first epoch. The two inserts are one round trip; what a failure between them leaves is
    * repaired:
-   * - a lease whose insert failed while the actor's landed: deleted again here, so the spawn
-   *   that fails leaves nothing, as SQLite's one transaction does; if that fails too (or the
-   *   process died), {@link adoptOrphans} gives the actor an expired lease once it is older
-   *   than a lease, and a claim takes it over;
-   * - an actor whose insert failed while its lease landed: the lease is deleted here, or by the
-   *   claim that finds it expired with no actor.
+   * - the actor's insert failed: the lease this call inserted (its exact expiry names it) is
+   *   deleted again, so the spawn that fails leaves nothing, as SQLite's one transaction does
+   *   (if the actor landed after all, it is an orphan, below);
+   * - the lease's insert failed while the actor's landed: the actor is kept (a replay may have
+   *   answered it already) and its lease tried once more; if that fails too, or the process
+   *   died, {@link adoptOrphans} gives the actor an expired lease once it is older than a
+   *   lease, and a claim takes it over;
+   * - a lease whose actor was never stored is deleted by the second claim that finds it so.
+   * A spawn whose inserts took more than half a lease reads its lease back before it answers:
+   * a claim may have taken it while the actor was not there yet, and then the actor is left
+   * to the claims (given an expired lease if it has none) and the spawn fails `lease-lost`.
    */
-  async function insertActor(doc: ActorDoc, leaseUntil: number): Promise<void> {
+  async function insertActor(doc: ActorDoc, leaseUntil: number, leaseMs: number): Promise<void> {
     if (doc.final) {
       await insertIgnoringDuplicate(actors, doc);
       return;
     }
+    const began = performance.now();
     const lease: LeaseDoc = { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil, final: false };
     const [leased, inserted] = await Promise.allSettled([insertIgnoringDuplicate(leases, lease), insertIgnoringDuplicate(actors, doc)]);
-    if (leased.status === 'fulfilled' && inserted.status === 'fulfilled') return;
-    const failed = leased.status === 'rejected' ? leased : (inserted as PromiseRejectedResult);
-    // Only what this call inserted is taken back (a replay's duplicate was there before).
-    await Promise.allSettled([
-      leased.status === 'fulfilled' && leased.value ? leases.deleteOne({ _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch }) : undefined,
-      inserted.status === 'fulfilled' && inserted.value ? actors.deleteOne({ _id: doc._id, version: doc.version, final: false }) : undefined,
-    ]);
-    throw failed.reason;
+    if (inserted.status === 'rejected') {
+      if (leased.status === 'fulfilled' && leased.value) await leases.deleteOne({ _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil }).catch(() => undefined);
+      throw inserted.reason;
+    }
+    // A duplicate lease is one in the actor's first owner's name: a replay's or an adoption's.
+    if (leased.status === 'rejected' && !(await insertIgnoringDuplicate(leases, lease).then(() => true, () => false))) throw leased.reason;
+    if (performance.now() - began <= leaseMs / 2) return;
+    const now = await leases.findOne({ _id: doc._id });
+    if (now && now.ownerId === doc.ownerId && now.epoch === doc.epoch) return;
+    if (!now) await insertIgnoringDuplicate(leases, { ...lease, leaseUntil: 0 });
+    throw new AppError('lease-lost', `Actor ${doc._id} was stored after its lease was claimed; the process that claims it runs it`);
   }
 
-  /** When {@link adoptOrphans} last looked, by this store. */
+  /** The `nowMs` this store last looked for orphans at (see {@link adoptOrphans}). */
   let orphansSeenAt = Number.NEGATIVE_INFINITY;
 
   /**
    * Gives an expired lease to each actor that has none (its spawn died between the two inserts
-   * of {@link insertActor}), so a claim takes it over: one query for live actors that never
-   * committed and are older than a lease, at most once per lease time. The lease names the
-   * actor's first owner and epoch, so a spawner that only stalled is fenced by the takeover
-   * like any former owner.
+   * of {@link insertActor}), so a claim takes it over: one query (index `unleased`) for live
+   * actors that never committed and are older than a lease, at most once per lease time (and
+   * again at once if the clock went back). The lease names the actor's first owner and epoch,
+   * so a spawner that only stalled is fenced by the takeover like any former owner.
    */
   async function adoptOrphans(nowMs: number, leaseMs: number): Promise<void> {
-    if (nowMs - orphansSeenAt < leaseMs) return;
+    if (nowMs >= orphansSeenAt && nowMs - orphansSeenAt < leaseMs) return;
     orphansSeenAt = nowMs;
     const old = await actors
-      .find({ version: 0, final: false, createdAt: { $lt: new Date(nowMs - leaseMs).toISOString() } }, { projection: { ownerId: 1, epoch: 1 } })
+      .find({ version: 0, createdAt: { $lt: new Date(nowMs - leaseMs).toISOString() }, final: false }, { projection: { ownerId: 1, epoch: 1 } })
+      .limit(ORPHANS_PER_LOOK)
       .toArray();
     if (old.length === 0) return;
     const leased = new Set((await leases.find({ _id: { $in: old.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray()).map((l) => l._id));
@@ -949,15 +965,17 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           if (existing.record) {
             const promised = JSON.parse(existing.record) as ActorDoc;
             const found = await actors.findOne({ _id: promised._id }, { projection: { final: 1 } });
-            if (!found) await insertActor(promised, record.leaseUntil);
+            // The lease the first request would have had: an actor it is still spawning keeps it.
+            const leaseUntil = Date.parse(promised.createdAt) + leaseMsOf(record);
+            if (!found) await insertActor(promised, leaseUntil, leaseMsOf(record));
             else if (!found.final && !(await leases.findOne({ _id: promised._id }, { projection: { _id: 1 } }))) {
-              await insertIgnoringDuplicate(leases, { _id: promised._id, ownerId: promised.ownerId, epoch: promised.epoch, leaseUntil: 0, final: false });
+              await insertIgnoringDuplicate(leases, { _id: promised._id, ownerId: promised.ownerId, epoch: promised.epoch, leaseUntil, final: false });
             }
           }
           return { fresh: false, value: String(existing.result), requestHash: existing.requestHash };
         }
       }
-      await insertActor(doc, record.leaseUntil);
+      await insertActor(doc, record.leaseUntil, leaseMsOf(record));
       return { fresh: true, value: record.id };
     },
 
@@ -1106,7 +1124,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     },
 
     async claim(ownerId, nowMs, leaseMs, limit) {
-      await adoptOrphans(nowMs, leaseMs);
+      // A failed look is the next one's to repeat; the claims go on.
+      await adoptOrphans(nowMs, leaseMs).catch(() => undefined);
       // Leases of actors this process ended wait for their batch's deletion: not claimable.
       const candidates = (
         await leases
@@ -1127,12 +1146,13 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         const d = await takeOver(lease._id, holder);
         if (!d) {
           // The actor ended but its lease was left (a crash between the final commit and the
-          // lease's deletion), or it was never stored (its spawn failed after the lease's
-          // insert): delete the lease now, or every process would claim it again, lease after
-          // lease.
+          // lease's deletion): delete it now, or every process would claim the finished actor
+          // again, lease after lease.
           const ended = await actors.findOne({ _id: lease._id }, { projection: { final: 1, appliedSeq: 1 } });
           if (ended?.final) await Promise.all([leases.deleteOne({ _id: lease._id, epoch }), refuseRest(lease._id, ended.appliedSeq)]);
-          else if (!ended) await leases.deleteOne({ _id: lease._id, epoch });
+          // An actor never stored: deleted by the second claim to find it so (a lease later than
+          // the first epoch), a lease after the spawn's own was claimed (see `insertActor`).
+          else if (!ended && lease.epoch > 1) await leases.deleteOne({ _id: lease._id, epoch });
           return null;
         }
         return { d, holder, lease: taken };
