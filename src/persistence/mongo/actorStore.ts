@@ -961,11 +961,12 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           }
           // A replay: make sure the promised actor exists with its lease (its first request
           // may have died between the inserts), without giving an actor that ended a lease
-          // again. A lease given here is expired, so a claim takes the actor over.
+          // again. A lease given here is the one the first request would have had: an actor
+          // that request is still spawning keeps it, one whose request died is claimed once
+          // it runs out.
           if (existing.record) {
             const promised = JSON.parse(existing.record) as ActorDoc;
             const found = await actors.findOne({ _id: promised._id }, { projection: { final: 1 } });
-            // The lease the first request would have had: an actor it is still spawning keeps it.
             const leaseUntil = Date.parse(promised.createdAt) + leaseMsOf(record);
             if (!found) await insertActor(promised, leaseUntil, leaseMsOf(record));
             else if (!found.final && !(await leases.findOne({ _id: promised._id }, { projection: { _id: 1 } }))) {
