@@ -185,10 +185,14 @@ export function createFileBlobStore(db: Db, dir: string): BlobStore {
           yield chunk;
         }
       }
+      const out = createWriteStream(tmp);
       try {
-        await pipeline(counted, createWriteStream(tmp));
+        await pipeline(counted, out);
         await rename(tmp, path);
       } catch (e) {
+        // A source that fails at once can beat the file's opening: the pipeline has settled
+        // but the file appears when it opens. Remove it once it is closed.
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         await rm(tmp, { force: true });
         throw e;
       }

@@ -86,7 +86,8 @@ async function spool(input: ByteInput, maxBytes: number): Promise<{ dir: string;
     await once(out, 'finish');
     return { dir, path, bytes };
   } catch (e) {
-    out.destroy();
+    // The file may still be opening (an input refused at its first chunk): removed once closed.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()).destroy());
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
