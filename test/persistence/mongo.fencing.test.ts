@@ -402,4 +402,85 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await mongo.stores.actors.claim(current, leaseUntil - 1, MINUTE, 10)).toEqual([]);
     expect((await mongo.stores.actors.claim(current, leaseUntil + 1, MINUTE, 10)).map((r) => [r.id, r.epoch])).toEqual([[record.id, 2]]);
   });
+
+  it('never takes back the lease on a replay, whose lease is the first request’s own', async () => {
+    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number }>('leases');
+    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: Date.now(), expiresAt: Date.now() + 10 * MINUTE };
+    expect(await mongo.stores.actors.create(record, claim)).toEqual({ fresh: true, value: record.id });
+    // The first request's inserts are still in flight: neither has landed.
+    await mongo.db.collection('actors').deleteOne({ _id: record.id as never });
+    await leases.deleteOne({ _id: record.id });
+    const replay = actorRecord(tenantId, { ownerId: current, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    await expect(storeWithInsert('actors', 1).create(replay, claim)).rejects.toThrow('injected: actors insert failed');
+    // The replay's lease is the one the first request is about to find as a duplicate and run on.
+    expect(await leases.findOne({ _id: record.id }, { projection: { _id: 0, ownerId: 1, epoch: 1, leaseUntil: 1 } })).toEqual({
+      ownerId: former,
+      epoch: 1,
+      leaseUntil: Date.parse(record.createdAt) + MINUTE,
+    });
+  });
+
+  it('gives a live actor whose lease went missing an expired lease when its holder renews, so a claim takes it over', async () => {
+    const leases = mongo.db.collection<{ _id: string }>('leases');
+    const actor = await heldActor();
+    await leases.deleteOne({ _id: actor.id });
+    expect(await mongo.stores.actors.renew(former, [{ id: actor.id, epoch: 2 }], Date.now() + MINUTE)).toEqual([actor.id]);
+    const claimed = await mongo.stores.actors.claim(current, Date.now(), MINUTE, 10);
+    expect(claimed.map((r) => [r.id, r.ownerId, r.epoch])).toEqual([[actor.id, current, 3]]);
+  });
+
+  it('fails a slow spawn whose lease it finds expired by adoption, and leaves the actor to the claims', async () => {
+    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number; final: boolean }>('leases');
+    const leaseMs = 400;
+    const now = Date.now();
+    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: now + leaseMs, epoch: 1, createdAt: new Date(now).toISOString() });
+    const spawning = storeWithInsert('leases', 0, leaseMs).create(record);
+    const outcome = spawning.then(
+      () => 'resolved',
+      (e: unknown) => (isAppError(e) ? e.code : String(e)),
+    );
+    // While the spawn's lease insert is held up, adoption finds the actor without one.
+    await new Promise((resolve) => setTimeout(resolve, leaseMs / 2));
+    await leases.insertOne({ _id: record.id, ownerId: former, epoch: 1, leaseUntil: 0, final: false });
+    expect(await outcome).toBe('lease-lost');
+    const claimed = await mongo.stores.actors.claim(current, Date.now(), leaseMs, 10);
+    expect(claimed.map((r) => [r.id, r.ownerId, r.epoch])).toEqual([[record.id, current, 2]]);
+  });
+
+  it('adopts an orphan behind more actors at version 0 with leases than one look reads', async () => {
+    const DAY = 24 * 60 * MINUTE;
+    const t0 = Date.now() - 10 * MINUTE;
+    const at = (ms: number) => new Date(ms).toISOString();
+    // 105 actors spawned before it, never committed, their leases held for a day.
+    const waiting = Array.from({ length: 105 }, (_, i) => actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + DAY, epoch: 1, createdAt: at(t0 + i) }));
+    for (let i = 0; i < waiting.length; i += 15) await Promise.all(waiting.slice(i, i + 15).map((r) => mongo.stores.actors.create(r)));
+    const orphan = actorRecord(tenantId, { ownerId: former, leaseUntil: t0 + 200 + MINUTE, epoch: 1, createdAt: at(t0 + 200) });
+    await mongo.stores.actors.create(orphan);
+    await mongo.db.collection('leases').deleteOne({ _id: orphan.id as never });
+    const now = Date.now();
+    expect(await mongo.stores.actors.claim(current, now, MINUTE, 10)).toEqual([]);
+    // The next look resumes after the first hundred.
+    const claimed = await mongo.stores.actors.claim(current, now + MINUTE, MINUTE, 10);
+    expect(claimed.map((r) => [r.id, r.epoch])).toEqual([[orphan.id, 2]]);
+  });
+
+  it('answers a replay with the promised actor when its slow insert finds the lease claimed, leaving the actor to the claims', async () => {
+    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number; final: boolean }>('leases');
+    const leaseMs = 400;
+    const now = Date.now();
+    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: now + leaseMs, epoch: 1, createdAt: new Date(now).toISOString() });
+    const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: now, expiresAt: now + 10 * MINUTE };
+    expect(await mongo.stores.actors.create(record, claim)).toEqual({ fresh: true, value: record.id });
+    // The first request died before its inserts landed.
+    await mongo.db.collection('actors').deleteOne({ _id: record.id as never });
+    await leases.deleteOne({ _id: record.id });
+    const replay = actorRecord(tenantId, { ownerId: current, leaseUntil: now + leaseMs, epoch: 1, createdAt: new Date(now).toISOString() });
+    const answered = storeWithInsert('actors', 0, leaseMs).create(replay, claim);
+    // A claim takes the lease while the replay's actor insert is held up.
+    await new Promise((resolve) => setTimeout(resolve, leaseMs / 4));
+    await leases.replaceOne({ _id: record.id }, { ownerId: current, epoch: 2, leaseUntil: 0, final: false }, { upsert: true });
+    expect(await answered).toEqual({ fresh: false, value: record.id, requestHash: 'h-spawn' });
+    expect(await stored('actors', record.id)).toBe(1);
+  });
 });

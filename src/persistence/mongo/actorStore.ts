@@ -56,6 +56,7 @@
  * or a crash between the two leaves is repaired by the spawn itself or by the claims: a lease
  * with no actor is deleted by the second claim that finds it so, and an actor with no lease
  * gets an expired one once it is older than a lease, so it is taken over (see `insertActor`).
+ * A holder whose renewal finds the lease of a live actor gone gives it an expired one too.
  *
  * Snapshot history: the actor document keeps its newest {@link HIST_RING} entries, written by
  * the same insert or compare-and-set as the version each records (`hist.h<version % ring>`).
@@ -69,7 +70,7 @@
  * of the actor leave the ring out.
  */
 import type { Collection, Db, Document } from 'mongodb';
-import { AppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
+import { AppError, isAppError, PROBLEM_TYPE_PREFIX, ProblemTitles, type Problem } from '../../errors.js';
 import {
   DEFAULT_HISTORY_MAX,
   isFinalStatus,
@@ -446,7 +447,7 @@ export async function ensureActorIndexes(db: Db): Promise<void> {
   await ensureIndexes(db.collection('actors'), [
     { key: { tenantId: 1, createdAt: -1, _id: -1 }, name: 'tenant_created' },
     // Actors that never committed, by age: where an actor whose spawn died before its lease is.
-    { key: { version: 1, createdAt: 1 }, name: 'unleased' },
+    { key: { version: 1, createdAt: 1, _id: 1 }, name: 'unleased' },
   ]);
   await ensureIndexes(db.collection('leases'), [
     { key: { final: 1, leaseUntil: 1 }, name: 'claimable' },
@@ -516,56 +517,76 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
    * fencing checks look for the epoch after the holder's, so nothing ever reads the claim of a
    * first epoch. The two inserts are one round trip; what a failure between them leaves is
    * repaired:
-   * - the actor's insert failed: the lease this call inserted (its exact expiry names it) is
-   *   deleted again, so the spawn that fails leaves nothing, as SQLite's one transaction does
-   *   (if the actor landed after all, it is an orphan, below);
+   * - the actor's insert failed: a first request deletes the lease it inserted again, so the
+   *   spawn that fails leaves nothing, as SQLite's one transaction does (if the actor landed
+   *   after all, it is an orphan, below). A replay deletes nothing: its lease is the same as
+   *   the first request's, which may be running on it;
    * - the lease's insert failed while the actor's landed: the actor is kept (a replay may have
    *   answered it already) and its lease tried once more; if that fails too, or the process
    *   died, {@link adoptOrphans} gives the actor an expired lease once it is older than a
    *   lease, and a claim takes it over;
    * - a lease whose actor was never stored is deleted by the second claim that finds it so.
-   * A spawn whose inserts took more than half a lease reads its lease back before it answers:
-   * a claim may have taken it while the actor was not there yet, and then the actor is left
-   * to the claims (given an expired lease if it has none) and the spawn fails `lease-lost`.
+   * A spawn that took more than half a lease since `began` (its create) reads its lease back
+   * before it answers: a claim may have taken it, or adoption expired it, while the actor was
+   * not there yet. Unless the lease is still the one it wrote, the actor is left to the claims
+   * (given an expired lease if it has none) and the spawn fails `lease-lost`.
    */
-  async function insertActor(doc: ActorDoc, leaseUntil: number, leaseMs: number): Promise<void> {
+  async function insertActor(doc: ActorDoc, leaseUntil: number, leaseMs: number, began: number, takeBack: boolean): Promise<void> {
     if (doc.final) {
       await insertIgnoringDuplicate(actors, doc);
       return;
     }
-    const began = performance.now();
     const lease: LeaseDoc = { _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil, final: false };
     const [leased, inserted] = await Promise.allSettled([insertIgnoringDuplicate(leases, lease), insertIgnoringDuplicate(actors, doc)]);
     if (inserted.status === 'rejected') {
-      if (leased.status === 'fulfilled' && leased.value) await leases.deleteOne({ _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil }).catch(() => undefined);
+      if (takeBack && leased.status === 'fulfilled' && leased.value) {
+        await leases.deleteOne({ _id: doc._id, ownerId: doc.ownerId, epoch: doc.epoch, leaseUntil }).catch(() => undefined);
+      }
       throw inserted.reason;
     }
     // A duplicate lease is one in the actor's first owner's name: a replay's or an adoption's.
     if (leased.status === 'rejected' && !(await insertIgnoringDuplicate(leases, lease).then(() => true, () => false))) throw leased.reason;
     if (performance.now() - began <= leaseMs / 2) return;
     const now = await leases.findOne({ _id: doc._id });
-    if (now && now.ownerId === doc.ownerId && now.epoch === doc.epoch) return;
+    if (now && now.ownerId === doc.ownerId && now.epoch === doc.epoch && now.leaseUntil === leaseUntil) return;
     if (!now) await insertIgnoringDuplicate(leases, { ...lease, leaseUntil: 0 });
-    throw new AppError('lease-lost', `Actor ${doc._id} was stored after its lease was claimed; the process that claims it runs it`);
+    throw new AppError('lease-lost', `Actor ${doc._id} was stored after its lease was claimed or expired; the process that claims it runs it`);
   }
 
   /** The `nowMs` this store last looked for orphans at (see {@link adoptOrphans}). */
   let orphansSeenAt = Number.NEGATIVE_INFINITY;
+  /** Where the next look resumes: after this actor, in creation order; `null` from the start. */
+  let orphansAfter: { createdAt: string; id: string } | null = null;
 
   /**
    * Gives an expired lease to each actor that has none (its spawn died between the two inserts
-   * of {@link insertActor}), so a claim takes it over: one query (index `unleased`) for live
-   * actors that never committed and are older than a lease, at most once per lease time (and
-   * again at once if the clock went back). The lease names the actor's first owner and epoch,
-   * so a spawner that only stalled is fenced by the takeover like any former owner.
+   * of {@link insertActor}), so a claim takes it over. Each look reads the next
+   * {@link ORPHANS_PER_LOOK} live actors that never committed and are older than a lease, in
+   * creation order (index `unleased`), resuming where the last look stopped and starting over
+   * once it reached the end, so actors that stay at version 0 with their lease cannot hide the
+   * ones behind them. One look at most once per lease time (and again at once if the clock went
+   * back). The lease names the actor's first owner and epoch, so a spawner that only stalled is
+   * fenced by the takeover like any former owner.
    */
   async function adoptOrphans(nowMs: number, leaseMs: number): Promise<void> {
     if (nowMs >= orphansSeenAt && nowMs - orphansSeenAt < leaseMs) return;
     orphansSeenAt = nowMs;
+    const after = orphansAfter;
     const old = await actors
-      .find({ version: 0, createdAt: { $lt: new Date(nowMs - leaseMs).toISOString() }, final: false }, { projection: { ownerId: 1, epoch: 1 } })
+      .find(
+        {
+          version: 0,
+          createdAt: { $lt: new Date(nowMs - leaseMs).toISOString() },
+          final: false,
+          ...(after ? { $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, _id: { $gt: after.id } }] } : {}),
+        },
+        { projection: { ownerId: 1, epoch: 1, createdAt: 1 } },
+      )
+      .sort({ createdAt: 1, _id: 1 })
       .limit(ORPHANS_PER_LOOK)
       .toArray();
+    const last = old[old.length - 1];
+    orphansAfter = old.length < ORPHANS_PER_LOOK || !last ? null : { createdAt: last.createdAt, id: last._id };
     if (old.length === 0) return;
     const leased = new Set((await leases.find({ _id: { $in: old.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray()).map((l) => l._id));
     await Promise.all(
@@ -573,6 +594,20 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         .filter((d) => !leased.has(d._id))
         .map((d) => insertIgnoringDuplicate(leases, { _id: d._id, ownerId: d.ownerId, epoch: d.epoch, leaseUntil: 0, final: false })),
     );
+  }
+
+  /**
+   * A safety net for leases that went missing while their actor lives on (whatever deleted
+   * them): each of `lost` whose lease is gone and whose actor is not final gets an expired
+   * lease in its holder's name, so a claim takes it over instead of no one.
+   */
+  async function leaseOrphaned(lost: readonly { id: string; epoch: number }[]): Promise<void> {
+    const ids = lost.map((h) => h.id);
+    const present = new Set((await leases.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((l) => l._id));
+    const missing = ids.filter((id) => !present.has(id));
+    if (missing.length === 0) return;
+    const live = await actors.find({ _id: { $in: missing }, final: false }, { projection: { ownerId: 1, epoch: 1 } }).toArray();
+    await Promise.all(live.map((d) => insertIgnoringDuplicate(leases, { _id: d._id, ownerId: d.ownerId, epoch: d.epoch, leaseUntil: 0, final: false })));
   }
 
   /**
@@ -938,6 +973,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     },
 
     async create(record, idempotency) {
+      const began = performance.now();
       const doc = asDocument(record, ring);
       assertDocumentFits(doc, 'actor');
       if (idempotency) {
@@ -968,15 +1004,21 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
             const promised = JSON.parse(existing.record) as ActorDoc;
             const found = await actors.findOne({ _id: promised._id }, { projection: { final: 1 } });
             const leaseUntil = Date.parse(promised.createdAt) + leaseMsOf(record);
-            if (!found) await insertActor(promised, leaseUntil, leaseMsOf(record));
-            else if (!found.final && !(await leases.findOne({ _id: promised._id }, { projection: { _id: 1 } }))) {
+            if (!found) {
+              try {
+                await insertActor(promised, leaseUntil, leaseMsOf(record), began, false);
+              } catch (e) {
+                // Stored, and left to the claims: it runs, so the replay answers it.
+                if (!isAppError(e, 'lease-lost')) throw e;
+              }
+            } else if (!found.final && !(await leases.findOne({ _id: promised._id }, { projection: { _id: 1 } }))) {
               await insertIgnoringDuplicate(leases, { _id: promised._id, ownerId: promised.ownerId, epoch: promised.epoch, leaseUntil, final: false });
             }
           }
           return { fresh: false, value: String(existing.result), requestHash: existing.requestHash };
         }
       }
-      await insertActor(doc, record.leaseUntil, leaseMsOf(record));
+      await insertActor(doc, record.leaseUntil, leaseMsOf(record), began, true);
       return { fresh: true, value: record.id };
     },
 
@@ -1201,7 +1243,9 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
       ]);
       const epochs = new Map(still.map((d) => [d._id, d.epoch]));
       const taken = new Set(later.map((c) => c._id));
-      return held.filter((h) => epochs.get(h.id) !== h.epoch || taken.has(claimId(h.id, h.epoch + 1))).map((h) => h.id);
+      const lost = held.filter((h) => epochs.get(h.id) !== h.epoch || taken.has(claimId(h.id, h.epoch + 1)));
+      if (lost.length > 0) await leaseOrphaned(lost);
+      return lost.map((h) => h.id);
     },
 
     async release(ownerId, ids) {
