@@ -344,11 +344,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const leaseMs = 400;
     const now = Date.now();
     const record = actorRecord(tenantId, { ownerId: former, leaseUntil: now + leaseMs, epoch: 1, createdAt: new Date(now).toISOString() });
-    const spawning = storeWithInsert('actors', 0, leaseMs).create(record);
-    const outcome = spawning.then(
-      () => 'resolved',
-      (e: unknown) => (isAppError(e) ? e.code : String(e)),
-    );
+    const outcome = rejection(storeWithInsert('actors', 0, leaseMs).create(record));
     await new Promise((resolve) => setTimeout(resolve, leaseMs / 2));
     // The lease ran out before the actor was there: the claim takes the lease and finds nothing.
     expect(await mongo.stores.actors.claim(current, now + leaseMs + 1, leaseMs, 10)).toEqual([]);
@@ -435,11 +431,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const leaseMs = 400;
     const now = Date.now();
     const record = actorRecord(tenantId, { ownerId: former, leaseUntil: now + leaseMs, epoch: 1, createdAt: new Date(now).toISOString() });
-    const spawning = storeWithInsert('leases', 0, leaseMs).create(record);
-    const outcome = spawning.then(
-      () => 'resolved',
-      (e: unknown) => (isAppError(e) ? e.code : String(e)),
-    );
+    const outcome = rejection(storeWithInsert('leases', 0, leaseMs).create(record));
     // While the spawn's lease insert is held up, adoption finds the actor without one.
     await new Promise((resolve) => setTimeout(resolve, leaseMs / 2));
     await leases.insertOne({ _id: record.id, ownerId: former, epoch: 1, leaseUntil: 0, final: false });

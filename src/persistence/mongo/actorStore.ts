@@ -511,6 +511,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     }
   }
 
+  /** Gives `d` an expired lease in its holder's name (a duplicate is left as it is), for a claim to take over. */
+  function giveExpiredLease(d: Pick<ActorDoc, '_id' | 'ownerId' | 'epoch'>): Promise<boolean> {
+    return insertIgnoringDuplicate(leases, { _id: d._id, ownerId: d.ownerId, epoch: d.epoch, leaseUntil: 0, final: false });
+  }
+
   /**
    * Inserts an actor with its lease, both at once; a replay finds them there. Its first epoch
    * needs no claim document: claims race for the epoch after the one a lease shows, and
@@ -549,7 +554,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     if (performance.now() - began <= leaseMs / 2) return;
     const now = await leases.findOne({ _id: doc._id });
     if (now && now.ownerId === doc.ownerId && now.epoch === doc.epoch && now.leaseUntil === leaseUntil) return;
-    if (!now) await insertIgnoringDuplicate(leases, { ...lease, leaseUntil: 0 });
+    if (!now) await giveExpiredLease(doc);
     throw new AppError('lease-lost', `Actor ${doc._id} was stored after its lease was claimed or expired; the process that claims it runs it`);
   }
 
@@ -592,7 +597,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     await Promise.all(
       old
         .filter((d) => !leased.has(d._id))
-        .map((d) => insertIgnoringDuplicate(leases, { _id: d._id, ownerId: d.ownerId, epoch: d.epoch, leaseUntil: 0, final: false })),
+        .map(giveExpiredLease),
     );
   }
 
@@ -607,7 +612,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
     const missing = ids.filter((id) => !present.has(id));
     if (missing.length === 0) return;
     const live = await actors.find({ _id: { $in: missing }, final: false }, { projection: { ownerId: 1, epoch: 1 } }).toArray();
-    await Promise.all(live.map((d) => insertIgnoringDuplicate(leases, { _id: d._id, ownerId: d.ownerId, epoch: d.epoch, leaseUntil: 0, final: false })));
+    await Promise.all(live.map(giveExpiredLease));
   }
 
   /**
@@ -1003,10 +1008,11 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           if (existing.record) {
             const promised = JSON.parse(existing.record) as ActorDoc;
             const found = await actors.findOne({ _id: promised._id }, { projection: { final: 1 } });
-            const leaseUntil = Date.parse(promised.createdAt) + leaseMsOf(record);
+            const leaseMs = leaseMsOf(record);
+            const leaseUntil = Date.parse(promised.createdAt) + leaseMs;
             if (!found) {
               try {
-                await insertActor(promised, leaseUntil, leaseMsOf(record), began, false);
+                await insertActor(promised, leaseUntil, leaseMs, began, false);
               } catch (e) {
                 // Stored, and left to the claims: it runs, so the replay answers it.
                 if (!isAppError(e, 'lease-lost')) throw e;
