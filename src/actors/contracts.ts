@@ -27,14 +27,10 @@ export interface NewContract {
 export interface ContractService {
   /**
    * Grants `request` (the contract state of every machine calls this). A tenant with no
-   * contract at all first gets its recorded permissive MVP contract. `read` is the tenant's
-   * contracts from a {@link stored} started since the request was made (a spawn starts it
-   * alongside the actor's first write); without it they are read now. The decision (scope,
-   * expiry, revocation) is made here either way.
+   * contract at all first gets its recorded permissive MVP contract. The decision (scope,
+   * expiry, revocation) is made from the contracts as read now.
    */
-  resolve(request: ContractRequest, read?: Promise<BoundaryContract[]>): Promise<GrantedContract>;
-  /** The tenant's contracts as stored, recording none (the MVP contract is recorded by `resolve` and `list`). */
-  stored(tenantId: string): Promise<BoundaryContract[]>;
+  resolve(request: ContractRequest): Promise<GrantedContract>;
   /**
    * Re-mints the grant of an actor past its contract state (after a restart, or for each
    * step of work): the same contract must still exist, cover the request and be unexpired.
@@ -56,11 +52,9 @@ export function createContractService(store: ContractStore, clock: Clock): Contr
   }
 
   return {
-    async resolve(request, read) {
-      const found = read ? await read : [];
-      return grantContract(found.length > 0 ? found : await contractsOf(request.tenantId), request, clock.now());
+    async resolve(request) {
+      return grantContract(await contractsOf(request.tenantId), request, clock.now());
     },
-    stored: (tenantId) => store.list(tenantId),
     async regrant(request) {
       return grantContract(await store.list(request.tenantId), request, clock.now(), { pastDoor: true });
     },

@@ -3,7 +3,11 @@
  * The durable actor runtime: spawn / send / inspect / list / stop over the persistence ports.
  *
  * Guarantees:
- * - An accepted event (and a spawn) is in the store before the call resolves.
+ * - An accepted event (and a spawn) is in the store before the call resolves. A spawned actor
+ *   runs first and is stored by one write at the first state it waits in past its contract
+ *   decision (its end, when its work needs no I/O): no step before that is observable, and its
+ *   work writes nothing until that write landed (so a spawn that fails or replays an earlier
+ *   one leaves nothing of its actor).
  * - The owner applies mailbox events in order; the new snapshot and the applied mark are
  *   written together by one compare-and-set commit guarded by the lease epoch. A crash
  *   between accept and apply loses nothing: the event is applied at recovery.
@@ -22,7 +26,7 @@ import { AppError, isAppError, problemOf, toError, type Problem } from '../error
 import { isTenantId, newId } from '../ids.js';
 import { createDefaultIntentRegistry, paramsInvalid, type IntentRegistry } from '../intents/index.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { ACTOR_KINDS, CONTRACT_TAG, machineCatalog, type ActorKind, type BoundaryContract, type GrantedContract, type MachineCatalog, type MachineDefinition } from '../machines/index.js';
+import { ACTOR_KINDS, CONTRACT_TAG, machineCatalog, type ActorKind, type GrantedContract, type MachineCatalog, type MachineDefinition } from '../machines/index.js';
 import { answerFromInventory } from '../realms/insights/inventory.js';
 import {
   isFinalStatus,
@@ -31,6 +35,7 @@ import {
   type ActorStatus,
   type CommitPatch,
   type IdempotencyClaim,
+  type IdempotentResult,
   type MailboxEntry,
   type Page,
   type Fence,
@@ -151,13 +156,36 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * A spawned actor not stored yet: it is first written at its first quiescent state past the
+ * contract decision (see {@link Runtime.spawn}), by its first commit.
+ */
+interface Birth {
+  /** The record the first write stores; its state is the actor's at that moment. */
+  readonly record: ActorRecord;
+  readonly claim: IdempotencyClaim | undefined;
+  /** Inspection events held until the actor is stored, and dropped if it never is. */
+  readonly inspection: HeldInspection | null;
+  /** Settles with the spawn's answer (a replay's: the first actor) or its failure. */
+  readonly stored: Promise<IdempotentResult<string>>;
+  settle(outcome: { result: IdempotentResult<string> } | { error: unknown }): void;
+}
+
+/** Inspection events of an actor that is not stored yet: held, then passed on or dropped. */
+interface HeldInspection {
+  mode: 'hold' | 'pass' | 'drop';
+  events: InspectionEvent[];
+}
+
 interface Live {
   readonly id: string;
   readonly tenantId: string;
   readonly kind: string;
   readonly def: MachineDefinition;
-  readonly createdAt: string;
+  createdAt: string;
   readonly epoch: number;
+  /** Set until the actor's first write stored it (a spawned actor only). */
+  birth: Birth | null;
   actor: AnyActor;
   version: number;
   appliedSeq: number;
@@ -238,8 +266,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const hub = createHub(clock);
   const grants = new Map<string, GrantedContract>();
   const spawnInputs = new Map<string, unknown>();
-  const contractReads = new Map<string, Promise<BoundaryContract[]>>();
   const lives = new Map<string, Live>();
+  /** Spawned actors running towards their first write: not stored, so not held (no lease yet). */
+  const unborn = new Map<string, Live>();
   /**
    * Views of actors known to be final, newest last (a bounded LRU). A final actor never
    * changes again, so any process may answer from here instead of reading the store.
@@ -263,13 +292,30 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   /** Open `watch` subscriptions, ended by `endWatches` and `close`. */
   const watchers = new Set<{ stop: () => void; onEnd: (() => void) | undefined }>();
   let watching = true;
-  function fenceOf(actorId: string): Fence {
+  /** `then` once a spawned actor is stored; rejects if it never is (its spawn failed or replayed). */
+  function storedActor<T>(actorId: string, birth: Birth, then: () => T): Promise<T> {
+    const out = birth.stored.then((r) => {
+      if (!r.fresh) throw new AppError('lease-lost', `Actor ${actorId} was not stored: its spawn replayed an earlier one`);
+      return then();
+    });
+    // A wait nobody attends to (the actor was dropped) must not surface as unhandled.
+    out.catch(() => undefined);
+    return out;
+  }
+  function fenceOf(actorId: string): Promise<Fence> {
     // An actor this process no longer runs gets an epoch no lease has: its writes are refused.
-    return { actorId, ownerId, epoch: lives.get(actorId)?.epoch ?? -1 };
+    const now = (): Fence => ({ actorId, ownerId, epoch: lives.get(actorId)?.epoch ?? -1 });
+    // A spawned actor's work writes nothing before the actor is stored itself.
+    const birth = unborn.get(actorId)?.birth;
+    return birth ? storedActor(actorId, birth, now) : Promise.resolve(now());
+  }
+  function workMayStart(actorId: string): Promise<void> {
+    const birth = unborn.get(actorId)?.birth;
+    return birth?.claim ? storedActor(actorId, birth, () => undefined) : Promise.resolve();
   }
   /** Actors this process claimed but refuses to run (unknown machine version): held, not run. */
   const refused = new Map<string, { epoch: number; problem: Problem }>();
-  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants, spawnInputs, contractReads, fenceOf });
+  const work = workActors({ stores, intents, contracts, clock, respond: options.respond ?? answerFromInventory, grants, spawnInputs, fenceOf, workMayStart });
   const machines = new Map<string, AnyStateMachine>();
   for (const [kind, def] of Object.entries(catalog)) machines.set(kind, def.machine.provide({ actors: work }) as AnyStateMachine);
 
@@ -365,10 +411,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   function drop(live: Live): void {
     if (live.closed) return;
     live.closed = true;
-    lives.delete(live.id);
+    if (live.birth) {
+      live.birth.settle({ error: new AppError('store-unavailable', `The runtime closed before actor ${live.id} was stored`) });
+      if (live.birth.inspection) live.birth.inspection.mode = 'drop';
+      unborn.delete(live.id);
+    } else lives.delete(live.id);
     grants.delete(live.id);
     spawnInputs.delete(live.id);
-    contractReads.delete(live.id);
     try {
       live.actor.stop();
     } catch (e) {
@@ -376,7 +425,74 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
   }
 
+  /**
+   * The first write of a spawned actor: `create` with the state it reached, once it is past
+   * its contract decision. Nothing is retried here: a failure fails the spawn, which stored
+   * nothing, and a replayed idempotency key answers the first actor (this copy is dropped).
+   */
+  async function bear(live: Live, birth: Birth): Promise<void> {
+    const snap = live.actor.getSnapshot() as AnyMachineSnapshot;
+    // At the door the actor waits for its contract decision; it is stored past it.
+    if (snap.status === 'active' && snap.hasTag(CONTRACT_TAG)) return;
+    const final = snap.status !== 'active';
+    const timers = final ? [] : pendingTimers(live.actor, live.deadlines, clock.now());
+    const patch = patchOf(live, timers);
+    const now = clock.now();
+    const at = new Date(now).toISOString();
+    const record: ActorRecord = {
+      ...birth.record,
+      status: patch.status,
+      value: patch.value,
+      tags: patch.tags,
+      machineVersion: patch.machineVersion,
+      snapshot: patch.snapshot,
+      contractId: patch.contractId,
+      output: patch.output,
+      error: patch.error,
+      timers: patch.timers,
+      // An actor that ended before it was stored holds no lease.
+      ownerId: final ? null : ownerId,
+      leaseUntil: final ? 0 : now + leaseMs,
+      createdAt: at,
+      updatedAt: at,
+    };
+    let result: IdempotentResult<string>;
+    try {
+      result = await stores.actors.create(record, birth.claim);
+    } catch (e) {
+      birth.settle({ error: e });
+      drop(live);
+      return;
+    }
+    if (!result.fresh || live.closed) {
+      birth.settle({ result });
+      drop(live);
+      return;
+    }
+    live.birth = null;
+    unborn.delete(live.id);
+    lives.set(live.id, live);
+    live.createdAt = at;
+    live.version = 0;
+    live.committed = snap;
+    live.committedTimers = timerKey(patch.timers);
+    const held = birth.inspection;
+    if (held && options.inspection) {
+      held.mode = 'pass';
+      for (const e of held.events.splice(0)) options.inspection.inspect.next?.(e);
+    }
+    const state = stateFromLive(live, patch, 0);
+    live.lastState = state;
+    hub.publish(state);
+    birth.settle({ result });
+    if (final) {
+      rememberFinal(state);
+      drop(live);
+    }
+  }
+
   async function commitOnce(live: Live): Promise<void> {
+    if (live.birth) return bear(live, live.birth);
     const snap = live.actor.getSnapshot();
     const final = (snap as AnyMachineSnapshot).status !== 'active';
     const timers = final ? [] : pendingTimers(live.actor, live.deadlines, clock.now());
@@ -518,16 +634,26 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   /**
    * Creates (not yet started) the XState actor of a record: restored from its stored
    * snapshot, or fresh from its spawn input. Throws `machine-version-unknown` for a snapshot
-   * it cannot migrate. An actor of the inspected tenant is inspected from its creation,
-   * unless `inspectLater` (see {@link inspectSpawned}).
+   * it cannot migrate. An actor of the inspected tenant is inspected from its creation; a
+   * spawned one through `held`, which keeps its events until it is stored (see {@link bear}),
+   * so that an actor that is never stored (a replayed spawn) never shows in the inspector.
    */
-  function prepare(record: ActorRecord, { inspectLater = false } = {}): AnyActor {
+  function prepare(record: ActorRecord, held?: HeldInspection): AnyActor {
     const def = defOf(record.kind);
     const machine = machines.get(record.kind);
     if (!machine) throw new AppError('kind-unknown', `Unknown actor kind ${record.kind}`);
-    const inspect = options.inspection?.tenantId === record.tenantId ? options.inspection.inspect : undefined;
+    const observer = options.inspection?.tenantId === record.tenantId ? options.inspection.inspect : undefined;
+    const inspect: Observer<InspectionEvent> | undefined =
+      observer && held
+        ? {
+            next: (e) => {
+              if (held.mode === 'hold') held.events.push(e);
+              else if (held.mode === 'pass') observer.next?.(e);
+            },
+          }
+        : observer;
     // An inspected actor is named by its id, so the inspector lists actors as the API does.
-    const inspection = inspect ? { id: record.id, ...(inspectLater ? {} : { inspect }) } : {};
+    const inspection = inspect ? { id: record.id, inspect } : {};
     if (record.snapshot) {
       const snapshot = migrateSnapshot(def, record.machineVersion, record.snapshot);
       return createActor(machine, { snapshot: snapshot as unknown as AnyMachineSnapshot, clock, ...inspection });
@@ -536,26 +662,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   }
 
   /**
-   * Starts inspecting an actor prepared at spawn once its record is stored, so that a
-   * replayed spawn (whose prepared actor is thrown away) never shows in the inspector. Sends
-   * the registration XState sent from the actor's constructor, before the observer was there.
+   * Runs an actor: one this process holds the lease of (`record` as stored or claimed: it is
+   * restored, its delayed events re-armed and its pending mailbox drained), or one `spawned`
+   * here and not stored yet (its first commit stores it).
    */
-  function inspectSpawned(actor: AnyActor, record: ActorRecord): void {
-    const inspection = options.inspection;
-    if (!inspection || inspection.tenantId !== record.tenantId) return;
-    actor.system.inspect(inspection.inspect);
-    inspection.inspect.next?.({ type: '@xstate.actor', actorRef: actor, rootId: actor.sessionId });
-  }
-
-  /**
-   * Runs an actor this process holds the lease of. `fresh` is the actor prepared at spawn,
-   * whose initial snapshot the record already holds; otherwise the record is restored, its
-   * delayed events re-armed and its pending mailbox drained.
-   */
-  function activate(record: ActorRecord, fresh?: AnyActor): Live {
-    const actor = fresh ?? prepare(record);
+  function activate(record: ActorRecord, spawned?: { actor: AnyActor; birth: Birth }): Live {
+    const actor = spawned?.actor ?? prepare(record);
     // Parameters validated by this process at spawn are kept; restored actors read theirs back and re-validate.
-    if (fresh) spawnInputs.set(record.id, record.input);
+    if (spawned) spawnInputs.set(record.id, record.input);
     const live: Live = {
       id: record.id,
       tenantId: record.tenantId,
@@ -563,6 +677,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       def: defOf(record.kind),
       createdAt: record.createdAt,
       epoch: record.epoch,
+      birth: spawned?.birth ?? null,
       actor,
       version: record.version,
       appliedSeq: record.appliedSeq,
@@ -575,12 +690,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       waitingAtDoor: false,
       closed: false,
       lastState: stateOf(record),
-      committed: fresh ? actor.getSnapshot() : null,
+      committed: null,
       committedTimers: '',
       handed: new Map(),
       settled: new Map(),
     };
-    lives.set(record.id, live);
+    (spawned ? unborn : lives).set(record.id, live);
     const changed = () => {
       void requestCommit(live);
       if (live.waitingAtDoor && !(actor.getSnapshot() as AnyMachineSnapshot).hasTag(CONTRACT_TAG)) {
@@ -598,7 +713,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       complete: changed,
     });
     actor.start();
-    if (!fresh) rearmTimers(actor, record.timers, clock.now(), live.deadlines);
+    if (!spawned) rearmTimers(actor, record.timers, clock.now(), live.deadlines);
     void requestCommit(live);
     if (record.lastSeq > record.appliedSeq) void drain(live);
     return live;
@@ -772,6 +887,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     async spawn(kind, input, { tenantId, idempotencyKey }) {
       assertTenant(tenantId);
+      if (closed) throw new AppError('store-unavailable', 'The runtime is closed');
       if (!isActorKind(kind, catalog)) throw unknownKind(kind);
       const def = defOf(kind);
       if (byteLength(input) > maxEventBytes) throw new AppError('payload-too-large', `Spawn input is larger than ${maxEventBytes} bytes`);
@@ -803,35 +919,30 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         createdAt: nowIso,
         updatedAt: nowIso,
       };
-      // The initial state (created → contract) is computed before the record is written and
-      // stored with it, so the actor's first state costs no second write.
-      const actor = prepare(record, { inspectLater: true });
-      const initial = actor.getSnapshot() as AnyMachineSnapshot;
-      const first = classify(initial);
-      record.status = first.status;
-      record.value = initial.value;
-      record.tags = [...initial.tags].sort();
-      record.snapshot = actor.getPersistedSnapshot() as Record<string, unknown>;
-      // The contract state's read of the tenant's contracts starts now, alongside the write:
-      // after the spawn was asked for, so it sees every revocation answered before. (A tenant
-      // with none gets its MVP contract from the contract state, once the actor exists.)
-      const contractsRead = contracts.stored(tenantId);
-      contractsRead.catch(() => undefined);
-      const result = await stores.actors.create(record, claim);
+      // The actor runs before it is stored: its first write is its first quiescent state past
+      // the contract decision (for work that needs no I/O, its final state), and the spawn
+      // answers once that write landed. Its work writes nothing before (see `fenceOf`).
+      const held: HeldInspection = { mode: 'hold', events: [] };
+      const actor = prepare(record, held);
+      let settle!: Birth['settle'];
+      const stored = new Promise<IdempotentResult<string>>((resolve, reject) => {
+        settle = (outcome) => ('result' in outcome ? resolve(outcome.result) : reject(outcome.error));
+      });
+      // A write waiting on a birth that fails fails with it; nobody else needs to hear of it.
+      stored.catch(() => undefined);
+      try {
+        activate(record, { actor, birth: { record, claim, inspection: held, stored, settle } });
+      } catch (e) {
+        const live = unborn.get(record.id);
+        if (live) drop(live);
+        throw e;
+      }
+      const result = await stored;
       if (!result.fresh) {
         if (claim && result.requestHash !== claim.requestHash) {
           throw new AppError('idempotency-conflict', 'This idempotency key was used with a different request');
         }
         return { id: result.value, fresh: false };
-      }
-      if (closed) return { id: record.id, fresh: true };
-      try {
-        contractReads.set(record.id, contractsRead);
-        inspectSpawned(actor, record);
-        activate(record, actor);
-      } catch (e) {
-        contractReads.delete(record.id);
-        refuse(record, e);
       }
       return { id: record.id, fresh: true };
     },
@@ -946,6 +1057,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       if (pollTimer !== null) clock.clearTimeout(pollTimer);
       if (renewTimer !== null) clock.clearTimeout(renewTimer);
       runtime.endWatches();
+      // Spawns in flight finish first: their actors are stored, then released with the rest.
+      await Promise.allSettled([...unborn.values()].map((l) => l.birth?.stored));
       const held = [...lives.values()];
       await Promise.allSettled(held.map((l) => l.committing ?? Promise.resolve()));
       for (const live of held) drop(live);

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { derivedId } from '../ids.js';
 import type { IntentContext, IntentRegistry } from '../intents/index.js';
-import { isExpired, type ArtifactRef, type BoundaryContract, type ContractDecision, type ContractRequest, type GrantedContract, type Realm } from '../machines/index.js';
+import { isExpired, type ArtifactRef, type ContractDecision, type ContractRequest, type GrantedContract, type Realm } from '../machines/index.js';
 import type { ActorKind, BulkStepInput, Progress, ChunkOutput, PlanOutput, RespondInput, RespondOutput, RunIntentInput, RunIntentOutput } from '../machines/index.js';
 import type { ArtifactStore, BlobStore, Fence, RecordStore, Stores } from '../persistence/ports.js';
 import type { ContractService } from './contracts.js';
@@ -27,15 +27,19 @@ export interface WorkDeps {
   respond: AgentResponder;
   /** The grant minted by an actor's contract state in this process, by actor id. */
   grants: Map<string, GrantedContract>;
-  /** The lease this process holds on an actor, which every write made for it carries. */
-  fenceOf(actorId: string): Fence;
+  /**
+   * The lease this process holds on an actor, which every write made for it carries; for an
+   * actor spawned here and not stored yet, once it is stored (its work writes nothing before).
+   */
+  fenceOf(actorId: string): Promise<Fence>;
+  /**
+   * Settles when an actor's work may start: at once, except for an actor spawned here with an
+   * idempotency key and not stored yet, whose work starts once it is (and never, when the spawn
+   * replayed an earlier one: then it rejects), so a retried spawn never runs its work twice.
+   */
+  workMayStart(actorId: string): Promise<void>;
   /** Spawn inputs of the actors this process runs, by actor id (saves a store read per step). */
   spawnInputs: ReadonlyMap<string, unknown>;
-  /**
-   * The tenant's contracts as read by the spawn of an actor, by actor id, for its contract
-   * state: the read runs alongside the actor's first write instead of after it. Taken once.
-   */
-  contractReads: Map<string, Promise<BoundaryContract[]>>;
 }
 
 interface StepIds {
@@ -69,22 +73,22 @@ async function grantFor(deps: WorkDeps, ids: StepIds): Promise<GrantedContract> 
  * The stores as a handler sees them: every write carries the actor's fence, so a process that
  * lost the actor's lease (stalled past it) cannot write for it any more.
  */
-function fencedStores(stores: Stores, fence: Fence): IntentContext['stores'] {
+function fencedStores(stores: Stores, fence: Promise<Fence>): IntentContext['stores'] {
   const { artifacts: a, records: r, blobs: b } = stores;
   const artifacts: ArtifactStore = {
-    put: (artifact) => a.put(artifact, fence),
+    put: async (artifact) => a.put(artifact, await fence),
     get: (tenantId, id) => a.get(tenantId, id),
     list: (filter) => a.list(filter),
     countByActor: (tenantId, actorId) => a.countByActor(tenantId, actorId),
   };
   const records: RecordStore = {
-    putChunk: (tenantId, datasetId, chunkNo, rows) => r.putChunk(tenantId, datasetId, chunkNo, rows, fence),
+    putChunk: async (tenantId, datasetId, chunkNo, rows) => r.putChunk(tenantId, datasetId, chunkNo, rows, await fence),
     getChunk: (tenantId, datasetId, chunkNo) => r.getChunk(tenantId, datasetId, chunkNo),
     rows: (tenantId, datasetId, offset, limit) => r.rows(tenantId, datasetId, offset, limit),
     deleteDataset: (tenantId, datasetId) => r.deleteDataset(tenantId, datasetId),
   };
   const blobs: BlobStore = {
-    write: (tenantId, meta, source) => b.write(tenantId, meta, source, fence),
+    write: async (tenantId, meta, source) => b.write(tenantId, meta, source, await fence),
     info: (tenantId, id) => b.info(tenantId, id),
     read: (tenantId, id) => b.read(tenantId, id),
     delete: (tenantId, id) => b.delete(tenantId, id),
@@ -178,13 +182,12 @@ async function paramsOf(deps: WorkDeps, ids: { tenantId: string; actorId: string
 export function workActors(deps: WorkDeps) {
   return {
     resolveContract: fromPromise<ContractDecision, ContractRequest & { actorId?: string }>(async ({ input }) => {
-      const read = input.actorId === undefined ? undefined : deps.contractReads.get(input.actorId);
-      if (input.actorId !== undefined) deps.contractReads.delete(input.actorId);
-      const grant = await deps.contracts.resolve(input, read);
+      const grant = await deps.contracts.resolve(input);
       if (input.actorId) deps.grants.set(input.actorId, grant);
       return { contractId: grant.contract.id };
     }),
     runIntent: fromPromise<RunIntentOutput, RunIntentInput>(async ({ input, signal, self }) => {
+      await deps.workMayStart(input.actorId);
       const grant = await grantFor(deps, input);
       const def = deps.intents.get(input.intent);
       const params = await paramsOf(deps, input, 'execution');
@@ -193,17 +196,20 @@ export function workActors(deps: WorkDeps) {
     }),
     respond: fromPromise<RespondOutput, RespondInput>(async ({ input, signal }) => {
       const ids: StepIds = { ...input, realm: 'insights', intent: 'agent_session' };
+      await deps.workMayStart(ids.actorId);
       const grant = await grantFor(deps, ids);
       const answer = await deps.respond(intentContext(deps, ids, 'agentSession', signal), { n: input.turn, text: input.text }, grant);
       return { answer };
     }),
     planBulk: fromPromise<PlanOutput, BulkStepInput>(async ({ input, signal }) => {
+      await deps.workMayStart(input.actorId);
       const grant = await grantFor(deps, input);
       const def = deps.intents.getBulk(input.intent);
       const params = await paramsOf(deps, input, 'bulkOperation');
       return def.plan(intentContext(deps, input, 'bulkOperation', signal), params, grant);
     }),
     runChunk: fromPromise<ChunkOutput, BulkStepInput & { chunk: number }>(async ({ input, signal }) => {
+      await deps.workMayStart(input.actorId);
       const grant = await grantFor(deps, input);
       const def = deps.intents.getBulk(input.intent);
       const params = await paramsOf(deps, input, 'bulkOperation');

@@ -272,7 +272,20 @@ describe("a spawn's read of the tenant's contracts", () => {
 });
 
 describe('a spawn that is refused', () => {
-  it('records no contract for its tenant', async () => {
+  it('for its input records nothing for its tenant: no actor, no contract', async () => {
+    h = await harness({ maxEventBytes: 1024 });
+    const t = tenant();
+    await expect(h.runtime.spawn('nope', {}, { tenantId: t })).rejects.toMatchObject({ code: 'kind-unknown' });
+    await expect(h.runtime.spawn('execution', { intent: 'no_such_intent', params: {} }, { tenantId: t })).rejects.toMatchObject({ code: 'intent-unknown' });
+    await expect(h.runtime.spawn('execution', { intent: 'profile_text', params: { text: 7 } }, { tenantId: t })).rejects.toMatchObject({ code: 'params-invalid' });
+    await expect(h.runtime.spawn('execution', { intent: 'profile_text', params: { text: 'x'.repeat(2000) } }, { tenantId: t })).rejects.toMatchObject({
+      code: 'payload-too-large',
+    });
+    expect(await h.stores.contracts.list(t)).toEqual([]);
+    expect((await h.stores.actors.list({ tenantId: t, limit: 10 })).items).toEqual([]);
+  });
+
+  it('by the store stores no actor', async () => {
     h = await harness();
     const stores: Stores = {
       ...h.stores,
@@ -288,7 +301,7 @@ describe('a spawn that is refused', () => {
     try {
       const t = tenant();
       await expect(runtime.spawn('agentSession', {}, { tenantId: t })).rejects.toMatchObject({ code: 'store-unavailable' });
-      expect(await h.stores.contracts.list(t)).toEqual([]);
+      expect((await h.stores.actors.list({ tenantId: t, limit: 10 })).items).toEqual([]);
     } finally {
       await runtime.close();
     }

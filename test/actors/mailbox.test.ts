@@ -4,9 +4,14 @@
  * died first. Every accepted event ends applied or refused with a reason, never pending.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createActor } from 'xstate';
 import { createRuntime, type Runtime } from '../../src/actors/index.js';
+import { ID_PREFIX, machineInputOf, normalizeSpawn } from '../../src/actors/kinds.js';
 import { systemClock } from '../../src/clock.js';
+import { newId } from '../../src/ids.js';
+import { createDefaultIntentRegistry } from '../../src/intents/index.js';
 import { silentLogger } from '../../src/logger.js';
+import { machineCatalog } from '../../src/machines/index.js';
 import type { Stores } from '../../src/persistence/ports.js';
 import { heldIntent, killableClock, mailboxOf, recordOf, registryWith } from './probes.js';
 import { harness, tenant, type Harness } from './helpers.js';
@@ -143,6 +148,44 @@ describe('durable mailbox', () => {
 });
 
 describe('events sent while the actor is at its contract state', () => {
+  /**
+   * An agent session stored at its contract state, unowned, as releases before the spawn
+   * wrote at the first quiescent state stored every spawn (a record such a store still holds).
+   */
+  async function storedAtTheDoor(stores: Stores, t: string): Promise<string> {
+    const id = newId(ID_PREFIX.agentSession);
+    const input = normalizeSpawn('agentSession', {}, createDefaultIntentRegistry());
+    const def = machineCatalog.agentSession;
+    if (!def) throw new Error('the catalog has no agentSession');
+    const snapshot = createActor(def.machine, { input: machineInputOf(id, t, input) }).getPersistedSnapshot() as Record<string, unknown>;
+    const now = new Date().toISOString();
+    await stores.actors.create({
+      id,
+      tenantId: t,
+      kind: 'agentSession',
+      status: 'running',
+      value: 'contract',
+      tags: ['contract'],
+      machineId: def.machine.id,
+      machineVersion: def.version,
+      snapshot,
+      input,
+      contractId: null,
+      output: null,
+      error: null,
+      timers: [],
+      version: 0,
+      appliedSeq: 0,
+      lastSeq: 0,
+      ownerId: null,
+      leaseUntil: 0,
+      epoch: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return id;
+  }
+
   it('wait for the contract decision and are then applied in order, not refused', async () => {
     h = await harness();
     let openDoor!: () => void;
@@ -158,9 +201,10 @@ describe('events sent while the actor is at its contract state', () => {
         },
       },
     };
-    const b = await h.reopen({ stores: slowContracts });
     const t = tenant();
-    const { id } = await b.spawn('agentSession', {}, { tenantId: t });
+    await h.runtime.close();
+    const id = await storedAtTheDoor(h.stores, t);
+    const b = await h.reopen({ stores: slowContracts });
     await b.send(id, { type: 'MESSAGE', text: 'early one' }, { tenantId: t });
     const early = await b
       .send(id, { type: 'MESSAGE', text: 'early two' }, { tenantId: t, waitFor: 'applied', timeoutMs: 200 })
@@ -168,6 +212,7 @@ describe('events sent while the actor is at its contract state', () => {
     expect(early).toMatchObject({ code: 'wait-timeout' });
     const atDoor = await recordOf(h.stores, t, id);
     expect(atDoor.value).toBe('contract');
+    expect(atDoor.ownerId).toBe(b.ownerId);
     expect(atDoor.appliedSeq).toBe(0);
     expect((await mailboxOf(h.stores, t, id)).map((e) => e.outcome)).toEqual(['pending', 'pending']);
 

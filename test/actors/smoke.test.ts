@@ -52,14 +52,14 @@ describe('commits', () => {
     const held = heldIntent();
     h = await harness({ intents: registryWith([instant as IntentDefinition<never>, held.intent]) });
     const t = tenant();
-    const values = async (id: string) => (await h.stores.actors.history(t, id, 0, 100)).entries.map((e) => [e.version, e.view.value]);
+    const values = async (id: string) => (await h.stores.actors.history(t, id, -1, 100)).entries.map((e) => [e.version, e.view.value]);
 
-    // contract -> working -> done without I/O in between: one commit after the spawn's record.
+    // contract -> working -> done without I/O in between: the spawn's one write holds done.
     const fast = await h.runtime.spawn('execution', { intent: 'instant_work', params: {} }, { tenantId: t });
     const done = await h.runtime.waitFor(fast.id, { tenantId: t, until: 'done', timeoutMs: 5000 });
-    expect(done.version).toBe(1);
+    expect(done.version).toBe(0);
     expect(done.contractId).toBe(`ctr_mvp_${t}`);
-    expect(await values(fast.id)).toEqual([[1, 'done']]);
+    expect(await values(fast.id)).toEqual([[0, 'done']]);
 
     // Work that waits: its working state is committed while it waits, then done.
     const slow = await h.runtime.spawn('execution', { intent: 'held_work', params: { label: 'x' } }, { tenantId: t });
@@ -68,10 +68,10 @@ describe('commits', () => {
     expect(working.contractId).toBe(`ctr_mvp_${t}`);
     held.work.release();
     const ended = await h.runtime.waitFor(slow.id, { tenantId: t, until: 'done', timeoutMs: 5000 });
-    expect([working.version, ended.version]).toEqual([1, 2]);
+    expect([working.version, ended.version]).toEqual([0, 1]);
     expect(await values(slow.id)).toEqual([
-      [1, 'working'],
-      [2, 'done'],
+      [0, 'working'],
+      [1, 'done'],
     ]);
   });
 });
