@@ -222,8 +222,9 @@ async function main(): Promise<void> {
   for (const s of SYSTEMS) console.log(`  ${s}: ${CONCURRENCY.map((c) => `c=${c} ${roundRates(rounds, s, c)}`).join('; ')}`);
   console.log(
     'states/wf: durable states stored per workflow (floor: snapshots written; langgraph: checkpoints per thread;\n' +
-      '  symphainy: states stored, the spawn record plus one per commit; steps that settle before the event loop turns\n' +
-      '  share a commit). rows/wf: rows changed per workflow, from SQLite total_changes().',
+      '  symphainy: states stored, the spawn\'s one write (the first state the actor waits in past its contract decision)\n' +
+      '  plus one per commit; steps that settle before the event loop turns share a write). rows/wf: rows changed per\n' +
+      '  workflow, from SQLite total_changes().',
   );
 
   console.log("\nSymphainy send(MESSAGE, { waitFor: { tag: 'waiting' } }) on agent sessions (one session per caller):");
@@ -384,8 +385,9 @@ async function runMongo(): Promise<{ json: unknown; failed: boolean }> {
   );
   console.log(
     '  floor / LangGraph: how far writing each snapshot once, and nothing else, gets against LangGraph on this server;\n' +
-      '  Symphainy / LangGraph is that ratio times Symphainy / floor. Symphainy writes fewer states than the floor (steps\n' +
-      '  that settle without I/O share one commit, see states/wf), so it can pass the floor.',
+      '  Symphainy / LangGraph is that ratio times Symphainy / floor. Symphainy writes fewer states than the floor (a spawn\n' +
+      '  is stored at the first state it waits in, and steps that settle without I/O share a write; see states/wf), so it\n' +
+      '  can pass the floor.',
   );
   console.log(
     `\nMongoDB server: ${servers.join(' / ') || 'n/a'}. All three use the driver's default write concern on the same server` +

@@ -25,7 +25,8 @@ export interface SystemResult {
   readonly journalMode: string;
   /**
    * Durable states per workflow: snapshots written (floor), checkpoints per thread
-   * (LangGraph), stored snapshot version at `done` (Symphainy). Shows each persists every step.
+   * (LangGraph), stored snapshot versions at `done` (Symphainy: the states it waited in, steps that
+   * settle without I/O sharing one write).
    */
   readonly persistedStatesPerWorkflow: number;
   /** Rows inserted, updated or deleted per measured workflow (SQLite `total_changes()`), for context. */
