@@ -412,7 +412,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     if (live.closed) return;
     live.closed = true;
     if (live.birth) {
-      live.birth.settle({ error: new AppError('store-unavailable', `The runtime closed before actor ${live.id} was stored`) });
+      live.birth.settle({ error: new AppError('store-unavailable', `Actor ${live.id} was not stored: the runtime let it go first (closing)`) });
       if (live.birth.inspection) live.birth.inspection.mode = 'drop';
       unborn.delete(live.id);
     } else lives.delete(live.id);
@@ -435,29 +435,29 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     // At the door the actor waits for its contract decision; it is stored past it.
     if (snap.status === 'active' && snap.hasTag(CONTRACT_TAG)) return;
     const final = snap.status !== 'active';
-    const timers = final ? [] : pendingTimers(live.actor, live.deadlines, clock.now());
-    const patch = patchOf(live, timers);
+    let patch: CommitPatch;
+    let result: IdempotentResult<string>;
     const now = clock.now();
     const at = new Date(now).toISOString();
-    const record: ActorRecord = {
-      ...birth.record,
-      status: patch.status,
-      value: patch.value,
-      tags: patch.tags,
-      machineVersion: patch.machineVersion,
-      snapshot: patch.snapshot,
-      contractId: patch.contractId,
-      output: patch.output,
-      error: patch.error,
-      timers: patch.timers,
-      // An actor that ended before it was stored holds no lease.
-      ownerId: final ? null : ownerId,
-      leaseUntil: final ? 0 : now + leaseMs,
-      createdAt: at,
-      updatedAt: at,
-    };
-    let result: IdempotentResult<string>;
     try {
+      patch = patchOf(live, final ? [] : pendingTimers(live.actor, live.deadlines, now));
+      const record: ActorRecord = {
+        ...birth.record,
+        status: patch.status,
+        value: patch.value,
+        tags: patch.tags,
+        machineVersion: patch.machineVersion,
+        snapshot: patch.snapshot,
+        contractId: patch.contractId,
+        output: patch.output,
+        error: patch.error,
+        timers: patch.timers,
+        // An actor that ended before it was stored holds no lease.
+        ownerId: final ? null : ownerId,
+        leaseUntil: final ? 0 : now + leaseMs,
+        createdAt: at,
+        updatedAt: at,
+      };
       result = await stores.actors.create(record, birth.claim);
     } catch (e) {
       birth.settle({ error: e });
@@ -467,6 +467,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     if (!result.fresh || live.closed) {
       birth.settle({ result });
       drop(live);
+      // Stored after this process let it go (closing): another process takes it at once.
+      if (result.fresh && !final) {
+        await stores.actors.release(ownerId, [live.id]).catch((e: unknown) => {
+          logger.warn({ actorId: live.id, err: toError(e).message }, 'releasing a lease failed; it expires by itself');
+        });
+      }
       return;
     }
     live.birth = null;
@@ -476,18 +482,27 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     live.version = 0;
     live.committed = snap;
     live.committedTimers = timerKey(patch.timers);
-    const held = birth.inspection;
-    if (held && options.inspection) {
-      held.mode = 'pass';
-      for (const e of held.events.splice(0)) options.inspection.inspect.next?.(e);
-    }
     const state = stateFromLive(live, patch, 0);
     live.lastState = state;
-    hub.publish(state);
     birth.settle({ result });
+    const held = birth.inspection;
+    if (held) {
+      held.mode = 'pass';
+      for (const e of held.events.splice(0)) inspectSafely(e);
+    }
+    hub.publish(state);
     if (final) {
       rememberFinal(state);
       drop(live);
+    }
+  }
+
+  /** Passes an inspection event on; an observer that throws is logged, never the runtime's failure. */
+  function inspectSafely(e: InspectionEvent): void {
+    try {
+      options.inspection?.inspect.next?.(e);
+    } catch (err) {
+      logger.warn({ err: toError(err).message }, 'the inspection observer threw');
     }
   }
 
@@ -648,7 +663,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         ? {
             next: (e) => {
               if (held.mode === 'hold') held.events.push(e);
-              else if (held.mode === 'pass') observer.next?.(e);
+              else if (held.mode === 'pass') inspectSafely(e);
             },
           }
         : observer;
@@ -1057,8 +1072,17 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       if (pollTimer !== null) clock.clearTimeout(pollTimer);
       if (renewTimer !== null) clock.clearTimeout(renewTimer);
       runtime.endWatches();
-      // Spawns in flight finish first: their actors are stored, then released with the rest.
-      await Promise.allSettled([...unborn.values()].map((l) => l.birth?.stored));
+      // Spawns in flight finish first (their actors are stored, then released with the rest),
+      // for a lease time at most: one whose store does not answer by then fails instead.
+      if (unborn.size > 0) {
+        let timer: unknown = null;
+        await Promise.race([
+          Promise.allSettled([...unborn.values()].map((l) => l.birth?.stored)),
+          new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, leaseMs))),
+        ]);
+        clock.clearTimeout(timer);
+        for (const live of [...unborn.values()]) drop(live);
+      }
       const held = [...lives.values()];
       await Promise.allSettled(held.map((l) => l.committing ?? Promise.resolve()));
       for (const live of held) drop(live);

@@ -71,7 +71,8 @@ async function grantFor(deps: WorkDeps, ids: StepIds): Promise<GrantedContract> 
 
 /**
  * The stores as a handler sees them: every write carries the actor's fence, so a process that
- * lost the actor's lease (stalled past it) cannot write for it any more.
+ * lost the actor's lease (stalled past it) cannot write for it any more, and every write
+ * (deletions included) waits for the fence, so nothing is written for an actor not stored yet.
  */
 function fencedStores(stores: Stores, fence: Promise<Fence>): IntentContext['stores'] {
   const { artifacts: a, records: r, blobs: b } = stores;
@@ -85,14 +86,23 @@ function fencedStores(stores: Stores, fence: Promise<Fence>): IntentContext['sto
     putChunk: async (tenantId, datasetId, chunkNo, rows) => r.putChunk(tenantId, datasetId, chunkNo, rows, await fence),
     getChunk: (tenantId, datasetId, chunkNo) => r.getChunk(tenantId, datasetId, chunkNo),
     rows: (tenantId, datasetId, offset, limit) => r.rows(tenantId, datasetId, offset, limit),
-    deleteDataset: (tenantId, datasetId) => r.deleteDataset(tenantId, datasetId),
+    deleteDataset: async (tenantId, datasetId) => {
+      await fence;
+      return r.deleteDataset(tenantId, datasetId);
+    },
   };
   const blobs: BlobStore = {
     write: async (tenantId, meta, source) => b.write(tenantId, meta, source, await fence),
     info: (tenantId, id) => b.info(tenantId, id),
     read: (tenantId, id) => b.read(tenantId, id),
-    delete: (tenantId, id) => b.delete(tenantId, id),
-    sweepExpired: (nowIso, limit) => b.sweepExpired(nowIso, limit),
+    delete: async (tenantId, id) => {
+      await fence;
+      return b.delete(tenantId, id);
+    },
+    sweepExpired: async (nowIso, limit) => {
+      await fence;
+      return b.sweepExpired(nowIso, limit);
+    },
   };
   return { artifacts, records, blobs };
 }
@@ -123,11 +133,16 @@ function progressReporter(deps: WorkDeps, parent: AnyActorRef | undefined): Inte
 
 function intentContext(deps: WorkDeps, ids: StepIds, actorKind: ActorKind, signal: AbortSignal, parent?: AnyActorRef): IntentContext {
   const counters = new Map<string, number>();
-  const stores = fencedStores(deps.stores, deps.fenceOf(ids.actorId));
+  const fence = deps.fenceOf(ids.actorId);
+  const stores = fencedStores(deps.stores, fence);
   return {
     progress: progressReporter(deps, parent),
     artifactId: (kind, n) => derivedId('art', ids.actorId, kind, n),
-    tenantSecret: () => deps.stores.contracts.tenantSecret(ids.tenantId),
+    // It may record the tenant's secret: a write, so it waits for the actor like the others.
+    async tenantSecret() {
+      await fence;
+      return deps.stores.contracts.tenantSecret(ids.tenantId);
+    },
     actorId: ids.actorId,
     tenantId: ids.tenantId,
     solutionId: ids.solutionId,

@@ -28,6 +28,10 @@ const eager: IntentDefinition<Record<string, never>> = {
   params: z.object({}).strict(),
   async handler(ctx) {
     eagerStarts++;
+    // Every kind of write a handler can make, at once: each waits for the actor to be stored.
+    await ctx.tenantSecret();
+    await ctx.stores.records.deleteDataset(ctx.tenantId, `ds_${ctx.actorId}`);
+    await ctx.stores.blobs.delete(ctx.tenantId, `blob_${ctx.actorId}`);
     return [await ctx.emit('note', { text: 'written first' })];
   },
 };
@@ -44,15 +48,36 @@ const instant: IntentDefinition<Record<string, never>> = {
   },
 };
 
-/** The harness's stores, with each actor creation and artifact write recorded in `log`. */
+/** The harness's stores, with each actor creation and each write a handler can make recorded in `log`. */
 function recording(base: Stores, log: string[], failCreate = false): Stores {
   return {
     ...base,
+    contracts: {
+      ...base.contracts,
+      async tenantSecret(tenantId) {
+        log.push('secret');
+        return base.contracts.tenantSecret(tenantId);
+      },
+    },
+    records: {
+      ...base.records,
+      async deleteDataset(tenantId, datasetId) {
+        log.push('delete dataset');
+        return base.records.deleteDataset(tenantId, datasetId);
+      },
+    },
+    blobs: {
+      ...base.blobs,
+      async delete(tenantId, id) {
+        log.push('delete blob');
+        return base.blobs.delete(tenantId, id);
+      },
+    },
     actors: {
       ...base.actors,
       async create(record, claim) {
         log.push(`create ${record.id} ${record.status}`);
-        if (failCreate) throw new AppError('store-unavailable', 'the store is down');
+        if (failCreate) throw new AppError('internal', 'injected: the create failed');
         const out = await base.actors.create(record, claim);
         log.push(`created ${record.id}`);
         return out;
@@ -79,7 +104,7 @@ describe("a spawned actor's first write", () => {
       const { id } = await runtime.spawn('execution', { intent: 'eager_work', params: {} }, { tenantId: t });
       const view = await runtime.waitFor(id, { tenantId: t, until: 'done', timeoutMs: 5000 });
       expect(view.status).toBe('done');
-      expect(log).toEqual([`create ${id} running`, `created ${id}`, `put ${id}`]);
+      expect(log).toEqual([`create ${id} running`, `created ${id}`, 'secret', 'delete dataset', 'delete blob', `put ${id}`]);
       expect((await h.stores.artifacts.list({ tenantId: t, executionId: id, limit: 10 })).items).toHaveLength(1);
     } finally {
       await runtime.close();
@@ -88,16 +113,17 @@ describe("a spawned actor's first write", () => {
 
   it('that fails fails the spawn, and its work writes nothing', async () => {
     h = await harness();
+    eagerStarts = 0;
     const log: string[] = [];
     const runtime = createRuntime({ stores: recording(h.stores, log, true), intents: registryWith([eager as IntentDefinition<never>]), logger: silentLogger() });
     await runtime.start();
     try {
       const t = tenant();
-      await expect(runtime.spawn('execution', { intent: 'eager_work', params: {} }, { tenantId: t })).rejects.toMatchObject({ code: 'store-unavailable' });
+      await expect(runtime.spawn('execution', { intent: 'eager_work', params: {} }, { tenantId: t })).rejects.toMatchObject({ code: 'internal' });
       // Give the dropped work every chance to write.
       await new Promise((r) => setTimeout(r, 50));
-      expect(log.filter((l) => l.startsWith('put'))).toEqual([]);
-      expect((await h.stores.actors.list({ tenantId: t, limit: 10 })).items).toEqual([]);
+      expect(eagerStarts).toBeGreaterThan(0);
+      expect(log.filter((l) => !l.startsWith('create '))).toEqual([]);
     } finally {
       await runtime.close();
     }
@@ -123,7 +149,7 @@ describe("a spawned actor's first write", () => {
       expect(creates).toHaveLength(3);
       // Only the first actor's work ran and wrote; the replays' copies did nothing.
       expect(eagerStarts).toBe(1);
-      expect(log.filter((l) => l.startsWith('put'))).toEqual([`put ${first.id}`]);
+      expect(log.filter((l) => !l.startsWith('create'))).toEqual(['secret', 'delete dataset', 'delete blob', `put ${first.id}`]);
       expect((await h.stores.actors.list({ tenantId: t, limit: 10 })).items.map((r) => r.id)).toEqual([first.id]);
     } finally {
       await runtime.close();
@@ -148,6 +174,8 @@ describe("a spawned actor's first write", () => {
 describe('closing the runtime', () => {
   it('lets a spawn waiting at the door finish, stores its actor and releases it; later spawns are refused', async () => {
     h = await harness();
+    // Nobody else claims what the runtime under test releases.
+    await h.runtime.close();
     let openDoor!: () => void;
     const door = new Promise<void>((resolve) => (openDoor = resolve));
     const stores: Stores = {
@@ -175,5 +203,73 @@ describe('closing the runtime', () => {
     const stored = await recordOf(h.stores, t, id);
     expect(stored.value).toBe('idle');
     expect(stored.ownerId).toBeNull();
+  });
+
+  it('waits a lease time at most for a spawn whose store does not answer: the spawn fails and nothing is stored', async () => {
+    h = await harness();
+    await h.runtime.close();
+    const stores: Stores = {
+      ...h.stores,
+      contracts: {
+        ...h.stores.contracts,
+        list: () => new Promise(() => undefined),
+      },
+    };
+    const runtime = createRuntime({ stores, logger: silentLogger(), leaseMs: 200 });
+    await runtime.start();
+    const t = tenant();
+    const spawned = runtime.spawn('agentSession', {}, { tenantId: t });
+    const failed = expect(spawned).rejects.toMatchObject({ code: 'store-unavailable' });
+    const began = Date.now();
+    await runtime.close();
+    expect(Date.now() - began).toBeGreaterThanOrEqual(150);
+    await failed;
+    expect((await h.stores.actors.list({ tenantId: t, limit: 10 })).items).toEqual([]);
+  });
+});
+
+describe('concurrent spawns with one idempotency key', () => {
+  it('store one actor, answer its id to every caller and run its work once', async () => {
+    h = await harness();
+    eagerStarts = 0;
+    const log: string[] = [];
+    const runtime = createRuntime({ stores: recording(h.stores, log), intents: registryWith([eager as IntentDefinition<never>]), logger: silentLogger() });
+    await runtime.start();
+    try {
+      const t = tenant();
+      const input = { intent: 'eager_work', params: {} };
+      const answers = await Promise.all([1, 2, 3].map(() => runtime.spawn('execution', input, { tenantId: t, idempotencyKey: 'same' })));
+      const ids = new Set(answers.map((a) => a.id));
+      expect(ids.size).toBe(1);
+      expect(answers.filter((a) => a.fresh)).toHaveLength(1);
+      const [id] = [...ids];
+      await runtime.waitFor(id!, { tenantId: t, until: 'done', timeoutMs: 5000 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(eagerStarts).toBe(1);
+      expect((await h.stores.actors.list({ tenantId: t, limit: 10 })).items.map((r) => r.id)).toEqual([id]);
+      expect(log.filter((l) => l.startsWith('put'))).toEqual([`put ${id}`]);
+    } finally {
+      await runtime.close();
+    }
+  });
+});
+
+describe('an inspection observer that throws', () => {
+  it('fails neither the spawn nor the actor', async () => {
+    h = await harness({ intents: registryWith([instant as IntentDefinition<never>]) });
+    const t = tenant();
+    const runtime = await h.reopen({
+      intents: registryWith([instant as IntentDefinition<never>]),
+      inspection: {
+        tenantId: t,
+        inspect: {
+          next() {
+            throw new Error('the observer broke');
+          },
+        },
+      },
+    });
+    const { id } = await runtime.spawn('execution', { intent: 'instant_work', params: {} }, { tenantId: t });
+    expect((await runtime.waitFor(id, { tenantId: t, until: 'done', timeoutMs: 5000 })).status).toBe('done');
   });
 });

@@ -399,6 +399,20 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect((await mongo.stores.actors.claim(current, leaseUntil + 1, MINUTE, 10)).map((r) => [r.id, r.epoch])).toEqual([[record.id, 2]]);
   });
 
+  it('gives the promised actor its first request’s lease even when the replay’s own copy ended before it was stored', async () => {
+    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number }>('leases');
+    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
+    const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: Date.now(), expiresAt: Date.now() + 10 * MINUTE };
+    expect(await mongo.stores.actors.create(record, claim)).toEqual({ fresh: true, value: record.id });
+    await leases.deleteOne({ _id: record.id });
+    // The replay's copy ended at once (say its contract was revoked meanwhile): no lease of its own.
+    const replay = actorRecord(tenantId, { status: 'rejected', value: 'rejected', ownerId: null, leaseUntil: 0, epoch: 1 });
+    expect(await mongo.stores.actors.create(replay, claim)).toEqual({ fresh: false, value: record.id, requestHash: 'h-spawn' });
+    const leaseUntil = Date.parse(record.createdAt) + MINUTE;
+    expect(await leases.findOne({ _id: record.id }, { projection: { _id: 0, ownerId: 1, epoch: 1, leaseUntil: 1 } })).toEqual({ ownerId: former, epoch: 1, leaseUntil });
+    expect(await mongo.stores.actors.claim(current, leaseUntil - 1, MINUTE, 10)).toEqual([]);
+  });
+
   it('never takes back the lease on a replay, whose lease is the first request’s own', async () => {
     const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number }>('leases');
     const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
@@ -450,10 +464,12 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     const orphan = actorRecord(tenantId, { ownerId: former, leaseUntil: t0 + 200 + MINUTE, epoch: 1, createdAt: at(t0 + 200) });
     await mongo.stores.actors.create(orphan);
     await mongo.db.collection('leases').deleteOne({ _id: orphan.id as never });
+    // A store whose looks read a hundred actors each.
+    const looker = createMongoActorStore(mongo.db, { orphansPerLook: 100 });
     const now = Date.now();
-    expect(await mongo.stores.actors.claim(current, now, MINUTE, 10)).toEqual([]);
+    expect(await looker.claim(current, now, MINUTE, 10)).toEqual([]);
     // The next look resumes after the first hundred.
-    const claimed = await mongo.stores.actors.claim(current, now + MINUTE, MINUTE, 10);
+    const claimed = await looker.claim(current, now + MINUTE, MINUTE, 10);
     expect(claimed.map((r) => [r.id, r.epoch])).toEqual([[orphan.id, 2]]);
   });
 

@@ -178,8 +178,6 @@ interface HistDoc {
   view: string;
 }
 
-/** Actors without a lease that one look of `adoptOrphans` gives one; the next look takes the rest. */
-const ORPHANS_PER_LOOK = 100;
 /** The lease time a spawn was given: its lease end less its creation (both from the runtime's clock). */
 const leaseMsOf = (r: ActorRecord): number => Math.max(0, r.leaseUntil - Date.parse(r.createdAt)) || 0;
 /** Newest history entries an actor document keeps inline (fewer when `historyMax` is). */
@@ -225,6 +223,8 @@ interface IdemDoc {
   result: string | number | null;
   /** The actor record of a spawn, as JSON. */
   record: string | null;
+  /** The lease time the spawn gave its actor (absent before it was kept here). */
+  leaseMs?: number;
   claimedAt: number;
   expiresAt: number;
 }
@@ -243,6 +243,13 @@ export interface MongoActorStoreOptions {
    * @defaultValue 250
    */
   takeoverSettleMs?: number;
+  /**
+   * Live actors at version 0 one look for actors without a lease reads (see `adoptOrphans`);
+   * the next look, a lease time later, reads on from there. Every actor that has not changed
+   * since its spawn stored it is at version 0 (an idle session, work still running), so this
+   * bounds how long an orphan can hide behind them. @defaultValue 1000
+   */
+  orphansPerLook?: number;
 }
 
 const OUTCOME_BATCH = 50;
@@ -479,6 +486,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   const mailbox: Collection<MailboxDoc> = db.collection<MailboxDoc>('mailbox');
   const idem: Collection<IdemDoc> = db.collection<IdemDoc>('idempotency');
   const takeoverSettleMs = options.takeoverSettleMs ?? 250;
+  const orphansPerLook = options.orphansPerLook ?? 1000;
   const history: Collection<HistDoc> = db.collection<HistDoc>('history');
   const now = options.now ?? Date.now;
   const staleClaimMs = options.staleClaimMs ?? 5000;
@@ -566,7 +574,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
   /**
    * Gives an expired lease to each actor that has none (its spawn died between the two inserts
    * of {@link insertActor}), so a claim takes it over. Each look reads the next
-   * {@link ORPHANS_PER_LOOK} live actors that never committed and are older than a lease, in
+   * `orphansPerLook` live actors that never committed and are older than a lease, in
    * creation order (index `unleased`), resuming where the last look stopped and starting over
    * once it reached the end, so actors that stay at version 0 with their lease cannot hide the
    * ones behind them. One look at most once per lease time (and again at once if the clock went
@@ -588,10 +596,10 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
         { projection: { ownerId: 1, epoch: 1, createdAt: 1 } },
       )
       .sort({ createdAt: 1, _id: 1 })
-      .limit(ORPHANS_PER_LOOK)
+      .limit(orphansPerLook)
       .toArray();
     const last = old[old.length - 1];
-    orphansAfter = old.length < ORPHANS_PER_LOOK || !last ? null : { createdAt: last.createdAt, id: last._id };
+    orphansAfter = old.length < orphansPerLook || !last ? null : { createdAt: last.createdAt, id: last._id };
     if (old.length === 0) return;
     const leased = new Set((await leases.find({ _id: { $in: old.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray()).map((l) => l._id));
     await Promise.all(
@@ -990,6 +998,7 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
             requestHash: idempotency.requestHash,
             result: record.id,
             record: JSON.stringify(doc),
+            leaseMs: leaseMsOf(record),
             claimedAt: idempotency.nowMs,
             expiresAt: idempotency.expiresAt,
           });
@@ -1008,7 +1017,8 @@ export function createMongoActorStore(db: Db, options: MongoActorStoreOptions = 
           if (existing.record) {
             const promised = JSON.parse(existing.record) as ActorDoc;
             const found = await actors.findOne({ _id: promised._id }, { projection: { final: 1 } });
-            const leaseMs = leaseMsOf(record);
+            // The first request's lease time: the replay's own record may hold none (it ended).
+            const leaseMs = existing.leaseMs ?? leaseMsOf(record);
             const leaseUntil = Date.parse(promised.createdAt) + leaseMs;
             if (!found) {
               try {
