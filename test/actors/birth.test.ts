@@ -93,12 +93,19 @@ function recording(base: Stores, log: string[], failCreate = false): Stores {
   };
 }
 
+/** A runtime on the recording stores with the eager work registered (its start count reset). */
+async function eagerRuntime(failCreate = false) {
+  h = await harness();
+  eagerStarts = 0;
+  const log: string[] = [];
+  const runtime = createRuntime({ stores: recording(h.stores, log, failCreate), intents: registryWith([eager as IntentDefinition<never>]), logger: silentLogger() });
+  await runtime.start();
+  return { runtime, log };
+}
+
 describe("a spawned actor's first write", () => {
   it('comes before any write of its work, which then lands under its lease', async () => {
-    h = await harness();
-    const log: string[] = [];
-    const runtime = createRuntime({ stores: recording(h.stores, log), intents: registryWith([eager as IntentDefinition<never>]), logger: silentLogger() });
-    await runtime.start();
+    const { runtime, log } = await eagerRuntime();
     try {
       const t = tenant();
       const { id } = await runtime.spawn('execution', { intent: 'eager_work', params: {} }, { tenantId: t });
@@ -112,11 +119,7 @@ describe("a spawned actor's first write", () => {
   });
 
   it('that fails fails the spawn, and its work writes nothing', async () => {
-    h = await harness();
-    eagerStarts = 0;
-    const log: string[] = [];
-    const runtime = createRuntime({ stores: recording(h.stores, log, true), intents: registryWith([eager as IntentDefinition<never>]), logger: silentLogger() });
-    await runtime.start();
+    const { runtime, log } = await eagerRuntime(true);
     try {
       const t = tenant();
       await expect(runtime.spawn('execution', { intent: 'eager_work', params: {} }, { tenantId: t })).rejects.toMatchObject({ code: 'internal' });
@@ -130,11 +133,7 @@ describe("a spawned actor's first write", () => {
   });
 
   it('of a replayed spawn stores nothing, and the replay’s work never starts', async () => {
-    h = await harness();
-    eagerStarts = 0;
-    const log: string[] = [];
-    const runtime = createRuntime({ stores: recording(h.stores, log), intents: registryWith([eager as IntentDefinition<never>]), logger: silentLogger() });
-    await runtime.start();
+    const { runtime, log } = await eagerRuntime();
     try {
       const t = tenant();
       const input = { intent: 'eager_work', params: {} };
@@ -230,11 +229,7 @@ describe('closing the runtime', () => {
 
 describe('concurrent spawns with one idempotency key', () => {
   it('store one actor, answer its id to every caller and run its work once', async () => {
-    h = await harness();
-    eagerStarts = 0;
-    const log: string[] = [];
-    const runtime = createRuntime({ stores: recording(h.stores, log), intents: registryWith([eager as IntentDefinition<never>]), logger: silentLogger() });
-    await runtime.start();
+    const { runtime, log } = await eagerRuntime();
     try {
       const t = tenant();
       const input = { intent: 'eager_work', params: {} };
