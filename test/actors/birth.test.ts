@@ -11,7 +11,7 @@ import type { IntentDefinition } from '../../src/intents/index.js';
 import { silentLogger } from '../../src/logger.js';
 import type { Stores } from '../../src/persistence/ports.js';
 import { harness, tenant, type Harness } from './helpers.js';
-import { recordOf, registryWith } from './probes.js';
+import { heldContracts, instantIntent, recordOf, registryWith } from './probes.js';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
@@ -36,17 +36,6 @@ const eager: IntentDefinition<Record<string, never>> = {
   },
 };
 
-/** Work that settles without I/O. */
-const instant: IntentDefinition<Record<string, never>> = {
-  type: 'instant_work',
-  realm: 'content',
-  mode: 'short',
-  description: 'Work that settles without I/O.',
-  params: z.object({}).strict(),
-  async handler() {
-    return [];
-  },
-};
 
 /** The harness's stores, with each actor creation and each write a handler can make recorded in `log`. */
 function recording(base: Stores, log: string[], failCreate = false): Stores {
@@ -156,7 +145,7 @@ describe("a spawned actor's first write", () => {
   });
 
   it('holds the state the actor first waits in: an idle session under this process’s lease, or the end of work that needed no I/O, with no lease', async () => {
-    h = await harness({ intents: registryWith([instant as IntentDefinition<never>]) });
+    h = await harness({ intents: registryWith([instantIntent]) });
     const t = tenant();
     const session = await h.runtime.spawn('agentSession', {}, { tenantId: t });
     const idle = await recordOf(h.stores, t, session.id);
@@ -175,18 +164,7 @@ describe('closing the runtime', () => {
     h = await harness();
     // Nobody else claims what the runtime under test releases.
     await h.runtime.close();
-    let openDoor!: () => void;
-    const door = new Promise<void>((resolve) => (openDoor = resolve));
-    const stores: Stores = {
-      ...h.stores,
-      contracts: {
-        ...h.stores.contracts,
-        async list(tenantId) {
-          await door;
-          return h.stores.contracts.list(tenantId);
-        },
-      },
-    };
+    const { stores, open: openDoor } = heldContracts(h.stores);
     const runtime = createRuntime({ stores, logger: silentLogger() });
     await runtime.start();
     const t = tenant();
@@ -207,13 +185,8 @@ describe('closing the runtime', () => {
   it('waits a lease time at most for a spawn whose store does not answer: the spawn fails and nothing is stored', async () => {
     h = await harness();
     await h.runtime.close();
-    const stores: Stores = {
-      ...h.stores,
-      contracts: {
-        ...h.stores.contracts,
-        list: () => new Promise(() => undefined),
-      },
-    };
+    // A door never opened: the store never answers the contract read.
+    const { stores } = heldContracts(h.stores);
     const runtime = createRuntime({ stores, logger: silentLogger(), leaseMs: 200 });
     await runtime.start();
     const t = tenant();
@@ -251,10 +224,10 @@ describe('concurrent spawns with one idempotency key', () => {
 
 describe('an inspection observer that throws', () => {
   it('fails neither the spawn nor the actor', async () => {
-    h = await harness({ intents: registryWith([instant as IntentDefinition<never>]) });
+    h = await harness({ intents: registryWith([instantIntent]) });
     const t = tenant();
     const runtime = await h.reopen({
-      intents: registryWith([instant as IntentDefinition<never>]),
+      intents: registryWith([instantIntent]),
       inspection: {
         tenantId: t,
         inspect: {

@@ -13,7 +13,8 @@ import { createDefaultIntentRegistry } from '../../src/intents/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { machineCatalog } from '../../src/machines/index.js';
 import type { Stores } from '../../src/persistence/ports.js';
-import { heldIntent, killableClock, mailboxOf, recordOf, registryWith } from './probes.js';
+import { actorRecord } from '../persistence/fixtures/actorRecord.js';
+import { heldContracts, heldIntent, killableClock, mailboxOf, recordOf, registryWith } from './probes.js';
 import { harness, tenant, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -158,49 +159,26 @@ describe('events sent while the actor is at its contract state', () => {
     const def = machineCatalog.agentSession;
     if (!def) throw new Error('the catalog has no agentSession');
     const snapshot = createActor(def.machine, { input: machineInputOf(id, t, input) }).getPersistedSnapshot() as Record<string, unknown>;
-    const now = new Date().toISOString();
-    await stores.actors.create({
-      id,
-      tenantId: t,
-      kind: 'agentSession',
-      status: 'running',
-      value: 'contract',
-      tags: ['contract'],
-      machineId: def.machine.id,
-      machineVersion: def.version,
-      snapshot,
-      input,
-      contractId: null,
-      output: null,
-      error: null,
-      timers: [],
-      version: 0,
-      appliedSeq: 0,
-      lastSeq: 0,
-      ownerId: null,
-      leaseUntil: 0,
-      epoch: 1,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await stores.actors.create(
+      actorRecord(t, {
+        id,
+        kind: 'agentSession',
+        value: 'contract',
+        tags: ['contract'],
+        machineId: def.machine.id,
+        machineVersion: def.version,
+        snapshot,
+        input,
+        epoch: 1,
+      }),
+    );
     return id;
   }
 
   it('wait for the contract decision and are then applied in order, not refused', async () => {
     h = await harness();
-    let openDoor!: () => void;
-    const door = new Promise<void>((resolve) => (openDoor = resolve));
-    // A contract store that answers only once the door opens: the actor stays in `contract`.
-    const slowContracts: Stores = {
-      ...h.stores,
-      contracts: {
-        ...h.stores.contracts,
-        async list(tenantId) {
-          await door;
-          return h.stores.contracts.list(tenantId);
-        },
-      },
-    };
+    // Contracts that answer only once the door opens: the actor stays in `contract`.
+    const { stores: slowContracts, open: openDoor } = heldContracts(h.stores);
     const t = tenant();
     await h.runtime.close();
     const id = await storedAtTheDoor(h.stores, t);

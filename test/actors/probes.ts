@@ -314,3 +314,37 @@ export function bulkProbe(holdChunk: number): { intent: BulkIntentDefinition<nev
 export function registryWith(intents: IntentDefinition<never>[], bulk: BulkIntentDefinition<never>[] = []): IntentRegistry {
   return createIntentRegistry([...defaultIntents(), ...intents], bulk);
 }
+
+/** Work that settles without I/O (`instant_work`): its execution goes from contract to done at once. */
+export const instantIntent = {
+  type: 'instant_work',
+  realm: 'content',
+  mode: 'short',
+  description: 'Work that settles without I/O.',
+  params: z.object({}).strict(),
+  async handler() {
+    return [];
+  },
+} satisfies IntentDefinition<Record<string, never>> as unknown as IntentDefinition<never>;
+
+// ----- a contract store that holds its answers ----------------------------------------------
+
+/**
+ * `base` whose contract lists answer only once `open` is called: an actor spawned or restored
+ * on them stays at its contract state until then.
+ */
+export function heldContracts(base: Stores): { stores: Stores; open: () => void } {
+  let open!: () => void;
+  const door = new Promise<void>((resolve) => (open = resolve));
+  const stores: Stores = {
+    ...base,
+    contracts: {
+      ...base.contracts,
+      async list(tenantId) {
+        await door;
+        return base.contracts.list(tenantId);
+      },
+    },
+  };
+  return { stores, open };
+}

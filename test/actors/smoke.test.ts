@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import type { IntentDefinition } from '../../src/intents/index.js';
 import { harness, tenant, type Harness } from './helpers.js';
-import { heldIntent, registryWith } from './probes.js';
+import { heldIntent, instantIntent, registryWith } from './probes.js';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
@@ -37,20 +35,10 @@ describe('snapshots hold state, not data', () => {
 });
 
 describe('commits', () => {
-  const instant: IntentDefinition<Record<string, never>> = {
-    type: 'instant_work',
-    realm: 'content',
-    mode: 'short',
-    description: 'Work that settles without I/O.',
-    params: z.object({}).strict(),
-    async handler() {
-      return [];
-    },
-  };
 
   it('writes the steps that settle before the event loop turns in one commit, and a step that waits on I/O in its own', async () => {
     const held = heldIntent();
-    h = await harness({ intents: registryWith([instant as IntentDefinition<never>, held.intent]) });
+    h = await harness({ intents: registryWith([instantIntent, held.intent]) });
     const t = tenant();
     const values = async (id: string) => (await h.stores.actors.history(t, id, -1, 100)).entries.map((e) => [e.version, e.view.value]);
 
