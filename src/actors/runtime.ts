@@ -165,7 +165,7 @@ interface Birth {
   readonly record: ActorRecord;
   readonly claim: IdempotencyClaim | undefined;
   /** Inspection events held until the actor is stored, and dropped if it never is. */
-  readonly inspection: HeldInspection | null;
+  readonly inspection: HeldInspection;
   /** Settles with the spawn's answer (a replay's: the first actor) or its failure. */
   readonly stored: Promise<IdempotentResult<string>>;
   settle(outcome: { result: IdempotentResult<string> } | { error: unknown }): void;
@@ -413,7 +413,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     live.closed = true;
     if (live.birth) {
       live.birth.settle({ error: new AppError('store-unavailable', `Actor ${live.id} was not stored: the runtime let it go first (closing)`) });
-      if (live.birth.inspection) live.birth.inspection.mode = 'drop';
+      live.birth.inspection.mode = 'drop';
       unborn.delete(live.id);
     } else lives.delete(live.id);
     grants.delete(live.id);
@@ -485,11 +485,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const state = stateFromLive(live, patch, 0);
     live.lastState = state;
     birth.settle({ result });
-    const held = birth.inspection;
-    if (held) {
-      held.mode = 'pass';
-      for (const e of held.events.splice(0)) inspectSafely(e);
-    }
+    birth.inspection.mode = 'pass';
+    for (const e of birth.inspection.events.splice(0)) inspectSafely(e);
     hub.publish(state);
     if (final) {
       rememberFinal(state);
