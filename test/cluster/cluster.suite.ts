@@ -201,9 +201,14 @@ export function describeCluster(name: string, freshStore: () => TestStore): void
         await via.ask({ op: 'sendAll', tenantId: t, sends });
         for (const s of sends) sent.get(s.actorId)!.push((s.event as { p: string }).p);
       };
-      // Through the owner (applied at once), then through the other process (the owner never
-      // polls, so these stay pending).
+      // Through the owner (applied without a poll: the owner drains what it accepted), then
+      // through the other process (the owner never polls, so these stay pending).
       await sendAll(a, 'a', 1);
+      await until(
+        'the owner to apply what it accepted',
+        async () => ((await liveRecords(audit, t, ids)).every((r) => r.appliedSeq === 1) ? true : undefined),
+        WAIT_MS,
+      );
       await sendAll(b, 'b', 2);
 
       const before = await liveRecords(audit, t, ids);
