@@ -115,7 +115,8 @@ export interface Runtime {
    * Creates an actor of `kind`. The input is validated first (`kind-unknown`,
    * `intent-unknown`, `params-invalid`, `payload-too-large`) and nothing is stored on refusal.
    * A repeated `idempotencyKey` returns the first actor (`fresh: false`), or
-   * `idempotency-conflict` if the input differs.
+   * `idempotency-conflict` if the input differs. Resolves once the actor is stored, at the
+   * first state it waits in past its contract decision (its end, for work without I/O).
    */
   spawn(kind: string, input: unknown, options: SpawnOptions): Promise<{ id: string; fresh: boolean }>;
   /**

@@ -117,7 +117,9 @@ export interface CommitPatch {
 
 export interface ActorStore {
   /**
-   * Inserts a new actor, owned by `record.ownerId`. With `idempotency`, the key is recorded
+   * Inserts a new actor, owned by `record.ownerId` (a record that is final already has no
+   * owner and holds no lease: the runtime stores a spawn at the first state it waits in, which
+   * may be its end). With `idempotency`, the key is recorded
    * in the same write; if the key exists (unexpired), nothing is written and the existing
    * actor id is returned with the stored request hash.
    */

@@ -384,11 +384,17 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
     expect(await leases.findOne({ _id: id })).toBeNull();
   });
 
-  it('gives a replayed spawn’s actor the lease its first request would have had, when that request died between the inserts', async () => {
+  /** An actor spawned by `former` with an idempotency key, its lease a minute long: what a replay of it finds. */
+  async function keyedSpawn() {
     const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number }>('leases');
     const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
     const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: Date.now(), expiresAt: Date.now() + 10 * MINUTE };
     expect(await mongo.stores.actors.create(record, claim)).toEqual({ fresh: true, value: record.id });
+    return { leases, record, claim };
+  }
+
+  it('gives a replayed spawn’s actor the lease its first request would have had, when that request died between the inserts', async () => {
+    const { leases, record, claim } = await keyedSpawn();
     await leases.deleteOne({ _id: record.id });
     const replay = actorRecord(tenantId, { ownerId: current, leaseUntil: Date.now() + MINUTE, epoch: 1 });
     expect(await mongo.stores.actors.create(replay, claim)).toEqual({ fresh: false, value: record.id, requestHash: 'h-spawn' });
@@ -400,10 +406,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
   });
 
   it('gives the promised actor its first request’s lease even when the replay’s own copy ended before it was stored', async () => {
-    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number }>('leases');
-    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
-    const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: Date.now(), expiresAt: Date.now() + 10 * MINUTE };
-    expect(await mongo.stores.actors.create(record, claim)).toEqual({ fresh: true, value: record.id });
+    const { leases, record, claim } = await keyedSpawn();
     await leases.deleteOne({ _id: record.id });
     // The replay's copy ended at once (say its contract was revoked meanwhile): no lease of its own.
     const replay = actorRecord(tenantId, { status: 'rejected', value: 'rejected', ownerId: null, leaseUntil: 0, epoch: 1 });
@@ -414,10 +417,7 @@ describeWithService('MONGO_URL', 'MongoDB fencing', (url) => {
   });
 
   it('never takes back the lease on a replay, whose lease is the first request’s own', async () => {
-    const leases = mongo.db.collection<{ _id: string; ownerId: string | null; epoch: number; leaseUntil: number }>('leases');
-    const record = actorRecord(tenantId, { ownerId: former, leaseUntil: Date.now() + MINUTE, epoch: 1 });
-    const claim = { key: `spawn-${record.id}`, requestHash: 'h-spawn', nowMs: Date.now(), expiresAt: Date.now() + 10 * MINUTE };
-    expect(await mongo.stores.actors.create(record, claim)).toEqual({ fresh: true, value: record.id });
+    const { leases, record, claim } = await keyedSpawn();
     // The first request's inserts are still in flight: neither has landed.
     await mongo.db.collection('actors').deleteOne({ _id: record.id as never });
     await leases.deleteOne({ _id: record.id });
